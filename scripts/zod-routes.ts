@@ -195,7 +195,7 @@ export function generateRoutes(doc: OpenApiDoc): string {
         ([type, media]) => `${lit(type)}: { schema: ${w.schema(media.schema ?? {}, 'response')} }`,
       );
       responses.push(
-        `${lit(status)}: { description: ${lit(res.description ?? '')}${content.length ? `, content: { ${content.join(', ')} }` : ''} }`,
+        `${/^\d{3}$/.test(status) ? status : lit(status)}: { description: ${lit(res.description ?? '')}${content.length ? `, content: { ${content.join(', ')} }` : ''} }`,
       );
     }
     lines.push(

@@ -1,0 +1,195 @@
+/**
+ * `createApp(deps)`: the whole HTTP surface. It receives configuration, database, storage and the ML
+ * client as arguments and keeps no module-level state, so tests build as many apps as they like.
+ */
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { Scalar } from '@scalar/hono-api-reference';
+import type { Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { cors } from 'hono/cors';
+import { HTTPException } from 'hono/http-exception';
+import { requestId } from 'hono/request-id';
+import type { Config } from './config.js';
+import type { DatabaseHandle } from './db/client.js';
+import { ApiError, type ErrorBody } from './errors.js';
+import * as v10 from './generated/v1.0/routes.js';
+import * as v11 from './generated/v1.1/routes.js';
+import v10Spec from './generated/v1.0/backend.openapi.json' with { type: 'json' };
+import v11Spec from './generated/v1.1/backend.openapi.json' with { type: 'json' };
+import { createJobRepository } from './jobs/repository.js';
+import type { JobEvents } from './jobs/events.js';
+import type { Logger } from './logger.js';
+import type { MlServerClient } from '@ecg/sdk/ml-client';
+import { createRateLimiter } from './http/rate-limit.js';
+import { registerCallbackRoutes } from './routes/callbacks.routes.js';
+import { registerJobRoutes } from './routes/jobs.routes.js';
+import { registerOpsRoutes } from './routes/ops.routes.js';
+import { registerUploadRoutes } from './routes/upload.routes.js';
+import type { Storage } from './storage/index.js';
+import type { Hono } from 'hono';
+
+export interface AppDeps {
+  config: Config;
+  database: DatabaseHandle;
+  storage: Storage;
+  /** Mounted at /storage when the embedded storage driver is in use. */
+  storageRoutes?: Hono | undefined;
+  ml: MlServerClient;
+  events: JobEvents;
+  logger: Logger;
+  /** Wakes the dispatcher after a job was stored (optional: the dispatcher also polls). */
+  onJobCreated?: (() => void) | undefined;
+}
+
+export type AppEnv = {
+  Variables: {
+    requestId: string;
+    /** Set by the callback authentication middleware. */
+    callbackAuth?: 'signature' | 'hmac' | 'token' | 'unsigned';
+    webhookId?: string;
+    /** The job a per-job callback token belongs to. */
+    tokenJobId?: string;
+  };
+};
+
+/** Limits on request bodies: the frontend's JSON is small, ML results can be large (CONTRACT.md, "Limits"). */
+export const BODY_LIMITS = { json: 1024 * 1024, callback: 50 * 1024 * 1024 } as const;
+
+export function errorResponse(c: Context, err: ApiError): Response {
+  for (const [k, v] of Object.entries(err.headers)) c.header(k, v);
+  return c.json(err.toBody(), err.status);
+}
+
+function validationError(issues: ReadonlyArray<{ path: PropertyKey[]; message: string; code?: string }>): ApiError {
+  const details = issues.slice(0, 100).map((i) => ({ path: i.path.map(String).join('.') || '(body)', message: i.message }));
+  const summary = details.slice(0, 3).map((d) => `${d.path}: ${d.message}`).join('; ');
+  return new ApiError('VALIDATION_ERROR', `The request is invalid: ${summary}.`, { details });
+}
+
+/**
+ * The routes of one spec version, with validation failures turned into the error envelope.
+ * Version 1.1 is a superset of 1.0, so the served app is the 1.1 one; the 1.0 app exists to produce
+ * the 1.0 document and to prove (by compiling) that the same handlers fit 1.0's routes.
+ */
+function createVersionApp() {
+  return new OpenAPIHono<AppEnv>({
+    defaultHook: (result) => {
+      if (!result.success) throw validationError(result.error.issues);
+    },
+  });
+}
+
+export function createApp(deps: AppDeps) {
+  const { config } = deps;
+  const app = new OpenAPIHono<AppEnv>();
+  const jobsRepo = createJobRepository(deps.database.db);
+  const limiter = createRateLimiter(config.rateLimitPerMinute);
+
+  app.use(requestId({ limitLength: 100 }));
+  app.use(async (c, next) => {
+    const started = performance.now();
+    await next();
+    // Path only: query strings carry URL signatures, which never go to the logs.
+    deps.logger.info('request', {
+      request_id: c.get('requestId'),
+      method: c.req.method,
+      path: c.req.path,
+      status: c.res.status,
+      ms: Math.round((performance.now() - started) * 10) / 10,
+    });
+  });
+  app.use(
+    cors({
+      origin: config.corsOrigins.length > 0 ? config.corsOrigins : '*',
+      allowMethods: ['GET', 'HEAD', 'PUT', 'POST', 'OPTIONS'],
+      allowHeaders: ['Content-Type', 'Authorization', 'Idempotency-Key', 'If-None-Match', 'Range', 'X-Request-Id'],
+      exposeHeaders: ['ETag', 'Retry-After', 'X-Request-Id', 'Content-Range'],
+      maxAge: 600,
+    }),
+  );
+
+  // JSON bodies: the right content type and a size cap before anything parses them.
+  const callbackPaths = new Set(
+    v11.operations.filter((o) => o.operationId.startsWith('receive')).map((o) => o.path.replace(/\{[^}]+\}/g, ':p')),
+  );
+  for (const op of v11.operations) {
+    if (!op.jsonBody) continue;
+    const path = op.path.replace(/\{([^}]+)\}/g, ':$1');
+    const isCallback = callbackPaths.has(op.path.replace(/\{[^}]+\}/g, ':p'));
+    app.on(op.method.toUpperCase(), path, async (c, next) => {
+      const type = c.req.header('content-type') ?? '';
+      if (!/^application\/([a-z.+-]+\+)?json\s*(;|$)/i.test(type)) {
+        throw new ApiError('UNSUPPORTED_MEDIA_TYPE', 'The request body must be application/json.');
+      }
+      await next();
+    });
+    app.on(
+      op.method.toUpperCase(),
+      path,
+      bodyLimit({
+        maxSize: isCallback ? BODY_LIMITS.callback : BODY_LIMITS.json,
+        onError: () => {
+          throw new ApiError('PAYLOAD_TOO_LARGE', `The request body is larger than ${isCallback ? BODY_LIMITS.callback : BODY_LIMITS.json} bytes.`);
+        },
+      }),
+    );
+  }
+
+  const api = createVersionApp();
+  const ctx = { deps, jobs: jobsRepo, limiter };
+  registerUploadRoutes(api, v11, ctx);
+  registerJobRoutes(api, v11, ctx);
+  registerOpsRoutes(api, v11, ctx);
+  registerCallbackRoutes(api, v11, ctx);
+  app.route('/', api);
+
+  if (deps.storageRoutes) app.route('/storage', deps.storageRoutes);
+
+  app.get('/openapi/v1.0.json', (c) => c.json(v10Spec));
+  app.get('/openapi/v1.1.json', (c) => c.json(v11Spec));
+  app.get(
+    '/docs',
+    Scalar({
+      pageTitle: 'ECG API',
+      sources: [
+        { title: 'v1.1', url: '/openapi/v1.1.json' },
+        { title: 'v1.0', url: '/openapi/v1.0.json' },
+      ],
+    } as Parameters<typeof Scalar>[0]),
+  );
+
+  app.notFound(() => {
+    throw new ApiError('NOT_FOUND', 'No such route.');
+  });
+  app.onError((err, c) => {
+    if (err instanceof ApiError) return errorResponse(c, err);
+    if (err instanceof HTTPException) {
+      // Hono's validators throw 400 for a body that is not JSON.
+      if (err.status === 400) return errorResponse(c, new ApiError('INVALID_JSON', 'The request body is not valid JSON.'));
+      if (err.status === 413) return errorResponse(c, new ApiError('PAYLOAD_TOO_LARGE', 'The request body is too large.'));
+    }
+    deps.logger.error('unhandled error', { request_id: c.get('requestId'), path: c.req.path, error: err instanceof Error ? err.message : String(err) });
+    const body: ErrorBody = { error: 'INTERNAL_ERROR', message: 'Something went wrong on our side.' };
+    return c.json(body, 500);
+  });
+
+  return app;
+}
+
+export type RouteContext = {
+  deps: AppDeps;
+  jobs: ReturnType<typeof createJobRepository>;
+  limiter: ReturnType<typeof createRateLimiter>;
+};
+
+/**
+ * The v1.0 document as the app's route definitions describe it (the app serves v1.1, a superset).
+ */
+export function versionDocuments() {
+  const make = (routes: typeof v10 | typeof v11, version: string) => {
+    const a = createVersionApp();
+    for (const op of routes.operations) a.openAPIRegistry.registerPath((routes as unknown as Record<string, Parameters<typeof a.openAPIRegistry.registerPath>[0]>)[op.operationId]!);
+    return a.getOpenAPI31Document({ openapi: '3.1.0', info: { title: 'ECG backend API', version } });
+  };
+  return { 'v1.0': make(v10, v10.specVersion), 'v1.1': make(v11, v11.specVersion) };
+}

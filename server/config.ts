@@ -1,0 +1,122 @@
+/**
+ * The environment, parsed once. Every variable the service reads is here, with its default and the
+ * names users of the original backend already have (CONTRACT.md, "Configuration names").
+ */
+import { z } from 'zod';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
+const list = z
+  .string()
+  .default('')
+  .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean));
+const optionalUrl = z.url().transform((u) => u.replace(/\/+$/, '')).optional();
+
+const schema = z
+  .object({
+    PORT: int(8000, 0),
+    HOST: z.string().default('0.0.0.0'),
+    /** Where clients and the ML server reach this backend; defaults to http://localhost:PORT. */
+    FASTAPI_BASE_URL: optionalUrl,
+    DATA_DIR: z.string().default('./.data'),
+    DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
+    DATABASE_POOL_SIZE: int(10, 1),
+    LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+
+    MODEL_SERVER_URL: optionalUrl,
+    ml_api_server_url: optionalUrl,
+    ML_API_TIMEOUT: int(300, 1),
+    ML_API_VERSION: z.enum(['v1.0', 'v1.1']).default('v1.1'),
+    ML_DISPATCH_MAX_ATTEMPTS: int(5, 1),
+    ML_MAX_CONCURRENT_JOBS: int(10, 1),
+    ML_JOB_TIMEOUT: int(1800, 1),
+
+    AWS_ACCESS_KEY_ID: z.string().optional(),
+    AWS_SECRET_ACCESS_KEY: z.string().optional(),
+    AWS_REGION: z.string().default('ap-northeast-2'),
+    S3_BUCKET_NAME: z.string().optional(),
+    S3_ENDPOINT: optionalUrl,
+    S3_FORCE_PATH_STYLE: bool.optional(),
+    S3_PRESIGNED_URL_EXPIRE: int(3600, 1),
+    MAX_UPLOAD_BYTES: int(2 * 1024 ** 3, 1),
+
+    WEBHOOK_SECRET: z.string().min(1).optional(),
+    webhook_secret_key: z.string().min(1).optional(),
+    SECRET_KEY: z.string().min(1).optional(),
+    ALLOW_UNSIGNED_CALLBACKS: bool.default(false),
+
+    JWT_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+    API_TOKENS: list,
+    ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+    CORS_ORIGINS: list,
+    RATE_LIMIT_PER_MINUTE: int(5, 0),
+  })
+  .transform((env) => {
+    const port = env.PORT;
+    return {
+      port,
+      host: env.HOST,
+      publicBaseUrl: env.FASTAPI_BASE_URL ?? `http://localhost:${port}`,
+      dataDir: env.DATA_DIR,
+      databaseUrl: env.DATABASE_URL,
+      databasePoolSize: env.DATABASE_POOL_SIZE,
+      logLevel: env.LOG_LEVEL,
+      ml: {
+        /** Unset: `npm start` runs the reference ML server beside the backend. */
+        baseUrl: env.MODEL_SERVER_URL ?? env.ml_api_server_url,
+        timeoutMs: env.ML_API_TIMEOUT * 1000,
+        apiVersion: env.ML_API_VERSION,
+        maxAttempts: env.ML_DISPATCH_MAX_ATTEMPTS,
+        maxConcurrentJobs: env.ML_MAX_CONCURRENT_JOBS,
+        jobTimeoutMs: env.ML_JOB_TIMEOUT * 1000,
+      },
+      storage: {
+        bucket: env.S3_BUCKET_NAME,
+        region: env.AWS_REGION,
+        endpoint: env.S3_ENDPOINT,
+        forcePathStyle: env.S3_FORCE_PATH_STYLE ?? env.S3_ENDPOINT !== undefined,
+        accessKeyId: env.AWS_ACCESS_KEY_ID,
+        secretAccessKey: env.AWS_SECRET_ACCESS_KEY,
+        presignExpiresIn: env.S3_PRESIGNED_URL_EXPIRE,
+        maxUploadBytes: env.MAX_UPLOAD_BYTES,
+      },
+      webhooks: {
+        secret: env.WEBHOOK_SECRET ?? env.webhook_secret_key ?? env.SECRET_KEY,
+        allowUnsigned: env.ALLOW_UNSIGNED_CALLBACKS,
+      },
+      auth: {
+        jwtSecret: env.JWT_SECRET,
+        apiTokens: env.API_TOKENS,
+        adminToken: env.ADMIN_TOKEN,
+      },
+      corsOrigins: env.CORS_ORIGINS,
+      rateLimitPerMinute: env.RATE_LIMIT_PER_MINUTE,
+    };
+  });
+
+export type Config = z.output<typeof schema>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Parses the environment; throws a `ConfigError` listing every problem at once.
+ *
+ * @example
+ * const config = loadConfig(process.env);
+ */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  // Empty strings mean "unset" for optional values, as in a .env file with `KEY=`.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = schema.safeParse(cleaned);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`));
+  }
+  return parsed.data;
+}

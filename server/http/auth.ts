@@ -1,0 +1,53 @@
+/**
+ * Optional user authentication (CONTRACT.md, "Security, decided"; backend issue, "Optional auth").
+ * With neither `JWT_SECRET` nor `API_TOKENS` the service is open and jobs have no owner.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { verify } from 'hono/jwt';
+import type { Config } from '../config.js';
+import { ApiError } from '../errors.js';
+
+export type AuthConfig = Config['auth'];
+
+export const authEnabled = (auth: AuthConfig) => auth.jwtSecret !== undefined || auth.apiTokens.length > 0;
+
+function bearer(header: string | undefined): string | null {
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
+  return m?.[1] ?? null;
+}
+
+export function safeEqual(a: string, b: string): boolean {
+  const ha = createHash('sha256').update(a).digest();
+  const hb = createHash('sha256').update(b).digest();
+  return timingSafeEqual(ha, hb);
+}
+
+/**
+ * The owner of the request: the JWT's `sub`, `token:<hash>` for an API token, `null` in open mode.
+ * In open mode a Bearer header is ignored (the frontend sends one whenever a user is logged in).
+ */
+export async function resolveOwner(auth: AuthConfig, authorization: string | undefined): Promise<string | null> {
+  if (!authEnabled(auth)) return null;
+  const token = bearer(authorization);
+  if (!token) throw new ApiError('UNAUTHORIZED', 'A valid bearer token is required.');
+  for (const candidate of auth.apiTokens) {
+    if (safeEqual(candidate, token)) return `token:${createHash('sha256').update(token).digest('hex').slice(0, 16)}`;
+  }
+  if (auth.jwtSecret !== undefined && token.split('.').length === 3) {
+    try {
+      // RFC 8725: the algorithm is fixed by us, not taken from the token; exp/nbf are checked by verify.
+      const payload = await verify(token, auth.jwtSecret, 'HS256');
+      if (typeof payload.sub === 'string' && payload.sub !== '') return payload.sub;
+    } catch {
+      // fall through to 401
+    }
+  }
+  throw new ApiError('UNAUTHORIZED', 'A valid bearer token is required.');
+}
+
+/** The administrator check for `listJobs`; without `ADMIN_TOKEN` the route does not exist (404). */
+export function requireAdmin(adminToken: string | undefined, authorization: string | undefined): void {
+  if (adminToken === undefined) throw new ApiError('NOT_FOUND', 'No such route.');
+  const token = bearer(authorization);
+  if (!token || !safeEqual(token, adminToken)) throw new ApiError('UNAUTHORIZED', 'The administrator token is required.');
+}

@@ -1,0 +1,110 @@
+/**
+ * Builds a running service from a `Config`: database (given or embedded), migrations, storage
+ * (S3 or embedded), ML client, job events, dispatcher and the app. `main.ts` serves it; tests that
+ * need a real process use the same function.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { createMlServerClient } from '@ecg/sdk/ml-client';
+import { createApp } from './app.js';
+import type { Config } from './config.js';
+import { createDatabase, type DatabaseHandle } from './db/client.js';
+import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './db/embedded.js';
+import { runMigrations } from './db/migrate.js';
+import { createDispatcher } from './jobs/dispatcher.js';
+import { createJobEvents } from './jobs/events.js';
+import type { Logger } from './logger.js';
+import { createEmbeddedStorage, createS3Storage, embeddedStorageRoutes, type Storage } from './storage/index.js';
+import type { Hono } from 'hono';
+
+/** A secret kept in DATA_DIR, made on first start: embedded storage URLs stay valid across restarts. */
+async function dataDirSecret(dataDir: string, name: string): Promise<string> {
+  const path = join(dataDir, name);
+  try {
+    return (await readFile(path, 'utf8')).trim();
+  } catch {
+    const secret = randomBytes(32).toString('base64url');
+    await mkdir(dataDir, { recursive: true });
+    await writeFile(path, secret + '\n', { mode: 0o600, flag: 'wx' }).catch(() => {});
+    return (await readFile(path, 'utf8')).trim();
+  }
+}
+
+export interface Runtime {
+  app: ReturnType<typeof createApp>;
+  config: Config;
+  database: DatabaseHandle;
+  storage: Storage;
+  dispatcher: ReturnType<typeof createDispatcher>;
+  embeddedPostgres: EmbeddedPostgresHandle | undefined;
+  /** Stops the dispatcher, the listeners and the database (and the embedded Postgres, if ours). */
+  close(): Promise<void>;
+}
+
+export async function createRuntime(config: Config, logger: Logger, opts: { startDispatcher?: boolean } = {}): Promise<Runtime> {
+  const dataDir = resolve(config.dataDir);
+  let embeddedPostgres: EmbeddedPostgresHandle | undefined;
+  let databaseUrl = config.databaseUrl;
+  if (!databaseUrl) {
+    logger.info('starting embedded PostgreSQL', { data_dir: join(dataDir, 'postgres') });
+    embeddedPostgres = await startEmbeddedPostgres({ dataDir, logger: (m, level) => (level === 'error' ? logger.warn('postgres', { line: m }) : logger.debug('postgres', { line: m })) });
+    databaseUrl = embeddedPostgres.url;
+  }
+  try {
+    await runMigrations(databaseUrl);
+    const database = createDatabase(databaseUrl, { max: config.databasePoolSize });
+
+    let storage: Storage;
+    let storageRoutes: Hono | undefined;
+    if (config.storage.bucket) {
+      storage = createS3Storage({
+        bucket: config.storage.bucket,
+        region: config.storage.region,
+        ...(config.storage.endpoint ? { endpoint: config.storage.endpoint } : {}),
+        forcePathStyle: config.storage.forcePathStyle,
+        ...(config.storage.accessKeyId && config.storage.secretAccessKey
+          ? { accessKeyId: config.storage.accessKeyId, secretAccessKey: config.storage.secretAccessKey }
+          : {}),
+      });
+    } else {
+      const embedded = createEmbeddedStorage({
+        dir: join(dataDir, 'storage'),
+        publicBaseUrl: config.publicBaseUrl,
+        secret: await dataDirSecret(dataDir, 'storage.secret'),
+        maxBytes: config.storage.maxUploadBytes,
+      });
+      storage = embedded;
+      storageRoutes = embeddedStorageRoutes(embedded);
+    }
+
+    const ml = createMlServerClient({
+      baseUrl: config.ml.baseUrl ?? 'http://127.0.0.1:8080',
+      timeoutMs: config.ml.timeoutMs,
+      version: config.ml.apiVersion,
+    });
+    const events = await createJobEvents(database.sql);
+    const dispatcher = createDispatcher({ config, db: database.db, storage, ml, logger });
+    const app = createApp({ config, database, storage, storageRoutes, ml, events, logger, onJobCreated: dispatcher.wake });
+    if (opts.startDispatcher !== false) dispatcher.start();
+
+    return {
+      app,
+      config,
+      database,
+      storage,
+      dispatcher,
+      embeddedPostgres,
+      async close() {
+        await dispatcher.stop();
+        await events.close().catch(() => {});
+        await storage.close?.();
+        await database.close();
+        await embeddedPostgres?.stop();
+      },
+    };
+  } catch (err) {
+    await embeddedPostgres?.stop();
+    throw err;
+  }
+}
