@@ -86,6 +86,11 @@ class ZodWriter {
         if (type === 'integer') out += '.int()';
         if (s.minimum !== undefined) out += `.min(${s.minimum})`;
         if (s.maximum !== undefined) out += `.max(${s.maximum})`;
+        // Coercion would otherwise be documented as nullable; the value is a plain number.
+        if (where === 'param') {
+          const meta = { type, ...(s.minimum !== undefined ? { minimum: s.minimum } : {}), ...(s.maximum !== undefined ? { maximum: s.maximum } : {}), ...(s.default !== undefined ? { default: s.default } : {}) };
+          out += `.openapi(${lit(meta)})`;
+        }
         return out;
       }
       case 'boolean':

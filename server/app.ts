@@ -181,15 +181,3 @@ export type RouteContext = {
   jobs: ReturnType<typeof createJobRepository>;
   limiter: ReturnType<typeof createRateLimiter>;
 };
-
-/**
- * The v1.0 document as the app's route definitions describe it (the app serves v1.1, a superset).
- */
-export function versionDocuments() {
-  const make = (routes: typeof v10 | typeof v11, version: string) => {
-    const a = createVersionApp();
-    for (const op of routes.operations) a.openAPIRegistry.registerPath((routes as unknown as Record<string, Parameters<typeof a.openAPIRegistry.registerPath>[0]>)[op.operationId]!);
-    return a.getOpenAPI31Document({ openapi: '3.1.0', info: { title: 'ECG backend API', version } });
-  };
-  return { 'v1.0': make(v10, v10.specVersion), 'v1.1': make(v11, v11.specVersion) };
-}

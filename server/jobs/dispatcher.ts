@@ -9,6 +9,7 @@
  */
 import { and, eq, sql } from 'drizzle-orm';
 import type { MlServerClient } from '@ecg/sdk/ml-client';
+import type { PgUpdateSetSource } from 'drizzle-orm/pg-core';
 import { jobEvents, jobs, type JobRow } from '../../drizzle/schema.js';
 import type { Config } from '../config.js';
 import type { Database } from '../db/client.js';
@@ -71,7 +72,7 @@ export function createDispatcher(deps: DispatcherDeps) {
     });
   }
 
-  async function finish(row: JobRow, patch: Partial<typeof jobs.$inferInsert>, event: { kind: string; to: JobRow['status']; detail?: unknown }) {
+  async function finish(row: JobRow, patch: PgUpdateSetSource<typeof jobs>, event: { kind: string; to: JobRow['status']; detail?: unknown }) {
     await db.transaction(async (tx) => {
       const updated = await tx
         .update(jobs)

@@ -109,7 +109,7 @@ export const listJobs = createRoute({
   path: "/api/upload-video/jobs",
   tags: ["jobs"],
   summary: "List jobs (administrators)",
-  request: { query: z.object({ "status": JobStatusSchema.optional(), "limit": z.coerce.number().int().min(1).max(100).default(20), "offset": z.coerce.number().int().min(0).max(1000000).default(0) }) },
+  request: { query: z.object({ "status": JobStatusSchema.optional(), "limit": z.coerce.number().int().min(1).max(100).openapi({"type":"integer","minimum":1,"maximum":100,"default":20}).default(20), "offset": z.coerce.number().int().min(0).max(1000000).openapi({"type":"integer","minimum":0,"maximum":1000000,"default":0}).default(0) }) },
   responses: { 200: { description: "A page of jobs.", content: { "application/json": { schema: JobListResponseSchema } } }, 401: { description: "Missing or invalid credentials (`UNAUTHORIZED`).", content: { "application/json": { schema: ErrorSchema } } }, 404: { description: "No such route (`NOT_FOUND`).", content: { "application/json": { schema: ErrorSchema } } }, 422: { description: "A field is missing or invalid (`VALIDATION_ERROR`); `details` lists each problem.", content: { "application/json": { schema: ErrorSchema } } }, 500: { description: "An unexpected failure (`INTERNAL_ERROR`); the body never holds internals.", content: { "application/json": { schema: ErrorSchema } } } },
 });
 
