@@ -170,18 +170,3 @@ describe('the job state machine', () => {
     expect(terminal).toHaveLength(1);
   });
 });
-
-describe('dispatch to the ML server', () => {
-  it('sends the v1.1 body with a presigned video URL, our callback base and a string language, and moves the job to processing', async () => {
-    const job = await newJob();
-    await t.dispatcher.tick();
-    const call = t.mlCalls.find((c) => c.body.job_id === job.id);
-    expect(call).toBeDefined();
-    expect(call!.body.language).toBe('auto');
-    expect(call!.body.fastapi_base_url).toBe(`http://backend.test/api/ml-callback/${job.token}`);
-    const video = await t.fetch(String(call!.body.video_url));
-    expect(video.status).toBe(200);
-    expect((await video.arrayBuffer()).byteLength).toBe(1024);
-    expect((await status(job.id)).status).toBe('processing');
-  });
-});

@@ -16,7 +16,8 @@ import { createDispatcher } from '../../server/jobs/dispatcher.js';
 import { createJobEvents } from '../../server/jobs/events.js';
 import { createLogger } from '../../server/logger.js';
 import { createEmbeddedStorage, embeddedStorageRoutes } from '../../server/storage/index.js';
-import { testDatabaseUrl } from './db.js';
+import { runMigrations } from '../../server/db/migrate.js';
+import { scratchDatabase, testDatabaseUrl } from './db.js';
 
 export const PUBLIC_BASE = 'http://backend.test';
 
@@ -37,12 +38,19 @@ export interface TestApp {
 /** A fake ML server (a Hono app reached through an injected fetch): answers as `mlAnswer` says. */
 export type MlAnswer = (body: Record<string, unknown>) => Response | Promise<Response>;
 
-export async function createTestApp(env: Record<string, string> = {}, mlAnswer?: MlAnswer): Promise<TestApp> {
+export interface TestAppOptions {
+  /** A database of its own (migrated), for tests that count or dispatch every job in it. */
+  isolatedDatabase?: boolean;
+}
+
+export async function createTestApp(env: Record<string, string> = {}, mlAnswer?: MlAnswer, options: TestAppOptions = {}): Promise<TestApp> {
   const dir = await mkdtemp(join(tmpdir(), 'ecg-app-'));
+  const scratch = options.isolatedDatabase ? await scratchDatabase('ecg_isolated') : undefined;
+  if (scratch) await runMigrations(scratch.url);
   const config = loadConfig({
     FASTAPI_BASE_URL: PUBLIC_BASE,
     DATA_DIR: dir,
-    DATABASE_URL: testDatabaseUrl(),
+    DATABASE_URL: scratch?.url ?? testDatabaseUrl(),
     MODEL_SERVER_URL: 'http://ml.test',
     LOG_LEVEL: 'silent',
     RATE_LIMIT_PER_MINUTE: '1000',
@@ -94,6 +102,7 @@ export async function createTestApp(env: Record<string, string> = {}, mlAnswer?:
       await dispatcher.stop();
       await events.close();
       await database.close();
+      await scratch?.drop();
       await rm(dir, { recursive: true, force: true });
     },
   };
