@@ -30,6 +30,7 @@ const schema = z
     ML_API_TIMEOUT: int(300, 1),
     ML_API_VERSION: z.enum(['v1.0', 'v1.1']).default('v1.1'),
     ML_DISPATCH_MAX_ATTEMPTS: int(5, 1),
+    ML_DISPATCH_BACKOFF_MS: int(5000, 1),
     ML_MAX_CONCURRENT_JOBS: int(10, 1),
     ML_JOB_TIMEOUT: int(1800, 1),
 
@@ -69,6 +70,7 @@ const schema = z
         timeoutMs: env.ML_API_TIMEOUT * 1000,
         apiVersion: env.ML_API_VERSION,
         maxAttempts: env.ML_DISPATCH_MAX_ATTEMPTS,
+        backoffBaseMs: env.ML_DISPATCH_BACKOFF_MS,
         maxConcurrentJobs: env.ML_MAX_CONCURRENT_JOBS,
         jobTimeoutMs: env.ML_JOB_TIMEOUT * 1000,
       },

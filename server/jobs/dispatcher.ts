@@ -27,8 +27,8 @@ export interface DispatcherDeps {
   logger: Logger;
 }
 
-/** Exponential backoff from 5 s (seed 002 retried after 5 s and 10 s), capped at 5 minutes. */
-export const backoffMs = (attempt: number) => Math.min(5_000 * 2 ** Math.max(0, attempt - 1), 300_000);
+/** Exponential backoff from `base` (5 s by default: seed 002 retried after 5 s and 10 s), capped at 5 minutes. */
+export const backoffMs = (attempt: number, base = 5_000) => Math.min(base * 2 ** Math.max(0, attempt - 1), 300_000);
 
 /** Callback base for a job: the per-job token makes callbacks from servers that cannot sign authentic. */
 export const callbackBase = (publicBaseUrl: string, token: string) => `${publicBaseUrl}/api/ml-callback/${token}`;
@@ -110,7 +110,7 @@ export function createDispatcher(deps: DispatcherDeps) {
     const code = outcome.kind === 'http' ? outcome.code : outcome.kind === 'timeout' ? 'TIMEOUT_ERROR' : 'CONNECTION_ERROR';
     logger.warn('dispatch failed', { job_id: row.id, attempt: row.dispatchAttempts, kind: outcome.kind, code, retryable });
     if (retryable && row.dispatchAttempts < config.ml.maxAttempts) {
-      const wait = Math.max(backoffMs(row.dispatchAttempts), outcome.kind === 'http' ? outcome.retryAfterMs ?? 0 : 0);
+      const wait = Math.max(backoffMs(row.dispatchAttempts, config.ml.backoffBaseMs), outcome.kind === 'http' ? outcome.retryAfterMs ?? 0 : 0);
       await db
         .update(jobs)
         .set({ dispatchedAt: null, nextDispatchAt: sql`now() + ${`${wait} milliseconds`}::interval`, message: 'Waiting for the ML server', version: sql`${jobs.version}` })

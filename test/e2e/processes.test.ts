@@ -1,0 +1,146 @@
+/**
+ * The service as separate processes over real HTTP: the backend (`server/main.ts`), a fake ML server
+ * that behaves like the real one, a real Postgres. Restarts, SIGKILL, an ML outage, two backends.
+ */
+import { randomUUID } from 'node:crypto';
+import postgres from 'postgres';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { runMigrations } from '../../server/db/migrate.js';
+import { scratchDatabase, type ScratchDatabase } from '../support/db.js';
+import { freePort, startBackend, startFakeMl, type Proc } from '../support/process.js';
+
+let db: ScratchDatabase;
+let dataDir: string;
+const procs: Proc[] = [];
+const track = (p: Proc) => (procs.push(p), p);
+
+beforeAll(async () => {
+  db = await scratchDatabase('ecg_e2e');
+  await runMigrations(db.url);
+  const { mkdtemp } = await import('node:fs/promises');
+  dataDir = await mkdtemp(`${(await import('node:os')).tmpdir()}/ecg-e2e-`);
+}, 120_000);
+afterAll(async () => {
+  await Promise.all(procs.map((p) => p.kill('SIGKILL')));
+  await db?.drop();
+});
+
+async function json<T>(res: Promise<Response>): Promise<T> {
+  const r = await res;
+  return (await r.json()) as T;
+}
+
+async function uploadAndProcess(backend: string): Promise<string> {
+  const up = await json<{ upload_url: string; file_key: string; headers: Record<string, string> }>(
+    fetch(`${backend}/api/upload-video/generate-url`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ filename: 'talk.mp4', content_type: 'video/mp4' }) }),
+  );
+  const put = await fetch(up.upload_url, { method: 'PUT', headers: up.headers, body: new Uint8Array(4096).fill(1) });
+  expect(put.status).toBe(200);
+  const job = await json<{ job_id: string }>(
+    fetch(`${backend}/api/upload-video/request-process`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ fileKey: up.file_key, language: 'ko' }) }),
+  );
+  return job.job_id;
+}
+
+type Status = { status: string; progress: number; result?: { text: string; speakers: unknown; segments: Array<Record<string, unknown>> } };
+const status = (backend: string, id: string) => json<Status>(fetch(`${backend}/api/upload-video/status/${id}`));
+
+const baseEnv = () => ({ DATABASE_URL: db.url, DATA_DIR: dataDir, ML_DISPATCH_BACKOFF_MS: '300', RATE_LIMIT_PER_MINUTE: '0' });
+
+describe('backend and a real-like ML server, as processes', () => {
+  it('runs the whole flow: unsigned callbacks through the per-job base, \\u-escaped text decoded, result normalised', async () => {
+    const ml = track(await startFakeMl());
+    const backend = track(await startBackend({ ...baseEnv(), MODEL_SERVER_URL: ml.url }));
+    const id = await uploadAndProcess(backend.url);
+    await vi.waitFor(async () => expect((await status(backend.url, id)).status).toBe('completed'), { timeout: 20_000, interval: 200 });
+    const done = await status(backend.url, id);
+    expect(done.progress).toBe(100);
+    expect(done.result!.text).toBe('안녕하세요 world');
+    expect(done.result!.speakers).toEqual(['SPEAKER_00']);
+    expect(done.result!.segments[0]).toMatchObject({ start: 0.5, end: 1.5, speaker: { speaker_id: 'SPEAKER_00' } });
+    const { deliveries } = await json<{ deliveries: Array<{ job_id: string; http: number }> }>(fetch(`${ml.url}/calls`));
+    expect(deliveries.filter((d) => d.job_id === id).every((d) => d.http === 200)).toBe(true);
+    await backend.kill('SIGTERM');
+    await ml.kill();
+  }, 60_000);
+
+  it('loses no job and sends none twice at once when SIGKILLed repeatedly while the ML server is down, then delivers all when it is back', async () => {
+    const mlPort = await freePort();
+    const backendPort = await freePort();
+    const env = { ...baseEnv(), MODEL_SERVER_URL: `http://127.0.0.1:${mlPort}`, ML_DISPATCH_MAX_ATTEMPTS: '30' };
+    let backend = track(await startBackend(env, backendPort));
+    const ids: string[] = [];
+    for (let i = 0; i < 6; i++) ids.push(await uploadAndProcess(backend.url));
+    for (let round = 0; round < 3; round++) {
+      await new Promise((r) => setTimeout(r, 300 + round * 200));
+      expect(await backend.kill('SIGKILL')).toBeNull();
+      backend = track(await startBackend(env, backendPort));
+    }
+    const ml = track(await startFakeMl({}, mlPort));
+    await vi.waitFor(
+      async () => {
+        const all = await Promise.all(ids.map((id) => status(backend.url, id)));
+        expect(all.map((s) => s.status)).toEqual(ids.map(() => 'completed'));
+      },
+      { timeout: 45_000, interval: 500 },
+    );
+    const { calls } = await json<{ calls: Array<{ job_id: string; started: number; ended: number }> }>(fetch(`${ml.url}/calls`));
+    for (const id of ids) {
+      const mine = calls.filter((c) => c.job_id === id).sort((a, b) => a.started - b.started);
+      expect(mine.length).toBeGreaterThanOrEqual(1);
+      for (let i = 1; i < mine.length; i++) expect(mine[i]!.started).toBeGreaterThanOrEqual(mine[i - 1]!.ended);
+    }
+  }, 120_000);
+
+  it('streams a job\'s changes over SSE from one backend while the callbacks land on another', async () => {
+    const mlPort = await freePort();
+    const env = { ...baseEnv(), MODEL_SERVER_URL: `http://127.0.0.1:${mlPort}` };
+    const a = track(await startBackend(env));
+    const b = track(await startBackend(env));
+    const id = await uploadAndProcess(a.url);
+    const sql = postgres(db.url, { max: 1, onnotice: () => {} });
+    const [{ callback_token: token }] = await sql<{ callback_token: string }[]>`select callback_token from jobs where id = ${id}`;
+    await sql.end();
+    const stream = await fetch(`${a.url}/api/upload-video/status/${id}/events`);
+    expect(stream.headers.get('content-type')).toMatch(/text\/event-stream/);
+    const reader = stream.body!.pipeThrough(new TextDecoderStream()).getReader();
+    const seen: Status[] = [];
+    const reading = (async () => {
+      let buf = '';
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        buf += value;
+        let i;
+        while ((i = buf.indexOf('\n\n')) !== -1) {
+          const event = buf.slice(0, i);
+          buf = buf.slice(i + 2);
+          const data = event.split('\n').find((l) => l.startsWith('data:'));
+          if (data) seen.push(JSON.parse(data.slice(5)) as Status);
+        }
+      }
+    })();
+    const send = (body: Record<string, unknown>) =>
+      fetch(`${b.url}/api/ml-callback/${token}/api/upload-video/result`, {
+        method: 'POST', headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ job_id: id, status: 'processing', progress: null, message: null, result: null, error_message: null, error_code: null, ...body }),
+      });
+    await vi.waitFor(() => expect(seen.length).toBeGreaterThanOrEqual(1));
+    expect((await send({ progress: 30 })).status).toBe(200);
+    await vi.waitFor(() => expect(seen.at(-1)?.progress).toBe(30));
+    expect((await send({ status: 'completed', progress: 100, result: { segments: [] } })).status).toBe(200);
+    await reading; // the stream ends by itself after the terminal event
+    expect(seen.at(-1)).toMatchObject({ status: 'completed', progress: 100 });
+    expect(seen.map((s) => s.progress)).toEqual([...seen.map((s) => s.progress)].sort((x, y) => x - y));
+  }, 60_000);
+
+  it('refuses to start with invalid configuration and lists what is wrong', async () => {
+    const err = await startBackend({ DATABASE_URL: 'mysql://nope', PORT: 'eighty', ML_API_VERSION: 'v9' }).catch((e: Error) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect(String(err)).toMatch(/exited with 1/);
+    expect(String(err)).toMatch(/DATABASE_URL/);
+    expect(String(err)).toMatch(/ML_API_VERSION/);
+  }, 30_000);
+});
+
+export { randomUUID };
