@@ -96,7 +96,7 @@ describe('dispatch to the ML server', () => {
   it('keeps at most ML_MAX_CONCURRENT_JOBS with the ML server and sends the rest in order as slots free', async () => {
     const t = await createTestApp({ ML_MAX_CONCURRENT_JOBS: '2' }, undefined, { isolatedDatabase: true });
     try {
-      const ids = [];
+      const ids: string[] = [];
       for (let i = 0; i < 4; i++) ids.push(await newJob(t));
       await t.dispatcher.tick();
       await vi.waitFor(() => expect(t.mlCalls).toHaveLength(2));
