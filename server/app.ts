@@ -2,6 +2,9 @@
  * `createApp(deps)`: the whole HTTP surface. It receives configuration, database, storage and the ML
  * client as arguments and keeps no module-level state, so tests build as many apps as they like.
  */
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { Scalar } from '@scalar/hono-api-reference';
 import type { Context } from 'hono';
@@ -40,6 +43,8 @@ export interface AppDeps {
   /** Wakes the dispatcher after a job was stored (optional: the dispatcher also polls). */
   onJobCreated?: (() => void) | undefined;
 }
+
+const require = createRequire(import.meta.url);
 
 export type AppEnv = {
   Variables: {
@@ -147,9 +152,18 @@ export function createApp(deps: AppDeps) {
 
   app.get('/openapi/v1.0.json', (c) => c.json(v10Spec));
   app.get('/openapi/v1.1.json', (c) => c.json(v11Spec));
+  // The reference UI's script is served from our own package, not a CDN: /docs works offline.
+  let scalarScript: Promise<string> | undefined;
+  app.get('/docs/scalar.js', async (c) => {
+    scalarScript ??= readFile(join(dirname(require.resolve('@scalar/api-reference/package.json')), 'dist/browser/standalone.js'), 'utf8');
+    c.header('Content-Type', 'text/javascript; charset=utf-8');
+    c.header('Cache-Control', 'public, max-age=86400');
+    return c.body(await scalarScript);
+  });
   app.get(
     '/docs',
     Scalar({
+      cdn: '/docs/scalar.js',
       pageTitle: 'ECG API',
       sources: [
         { title: 'v1.1', url: '/openapi/v1.1.json' },

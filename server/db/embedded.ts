@@ -323,7 +323,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
         '-c',
         'unix_socket_directories=',
         ...(opts.unsafeNoFsync
-          ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off']
+          ? ['-c', 'fsync=off', '-c', 'full_page_writes=off'] // synchronous_commit stays on: a killed server keeps commits
           : []),
       ],
       onLog,

@@ -2,7 +2,6 @@
  * The service as separate processes over real HTTP: the backend (`server/main.ts`), a fake ML server
  * that behaves like the real one, a real Postgres. Restarts, SIGKILL, an ML outage, two backends.
  */
-import { randomUUID } from 'node:crypto';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { runMigrations } from '../../server/db/migrate.js';
@@ -99,7 +98,8 @@ describe('backend and a real-like ML server, as processes', () => {
     const b = track(await startBackend(env));
     const id = await uploadAndProcess(a.url);
     const sql = postgres(db.url, { max: 1, onnotice: () => {} });
-    const [{ callback_token: token }] = await sql<{ callback_token: string }[]>`select callback_token from jobs where id = ${id}`;
+    const [tokenRow] = await sql<{ callback_token: string }[]>`select callback_token from jobs where id = ${id}`;
+    const token = tokenRow!.callback_token;
     await sql.end();
     const stream = await fetch(`${a.url}/api/upload-video/status/${id}/events`);
     expect(stream.headers.get('content-type')).toMatch(/text\/event-stream/);
@@ -143,4 +143,3 @@ describe('backend and a real-like ML server, as processes', () => {
   }, 30_000);
 });
 
-export { randomUUID };
