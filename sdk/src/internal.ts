@@ -1,0 +1,69 @@
+/**
+ * Small helpers shared by the entries. Not part of the public API (not in `exports`).
+ * @internal
+ * @module
+ */
+
+/** @internal The reason a signal was aborted, as something throwable. */
+export function abortReason(signal: AbortSignal): unknown {
+  return signal.reason ?? new DOMException('This operation was aborted', 'AbortError');
+}
+
+/** @internal Resolves after `ms`, rejects with the signal's reason as soon as it aborts. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(abortReason(signal));
+      return;
+    }
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(abortReason(signal as AbortSignal));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, Math.max(0, ms));
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/**
+ * @internal Exponential backoff with jitter: `base * 2^(attempt-1)`, capped, then scaled by a random
+ * factor in [0.5, 1] so that many clients do not retry in lockstep.
+ */
+export function backoffDelay(attempt: number, baseMs: number, capMs: number): number {
+  const exp = Math.min(capMs, baseMs * 2 ** Math.max(0, attempt - 1));
+  return Math.round(exp * (0.5 + Math.random() * 0.5));
+}
+
+/** @internal Whether an HTTP status is worth retrying (5xx, 429). */
+export function isTransientStatus(status: number): boolean {
+  return status >= 500 || status === 429;
+}
+
+/** @internal Whether a thrown value is an abort or a timeout (DOMException-like). */
+export function isAbortLike(err: unknown): boolean {
+  return (
+    typeof err === 'object' &&
+    err !== null &&
+    'name' in err &&
+    ((err as { name: unknown }).name === 'AbortError' || (err as { name: unknown }).name === 'TimeoutError')
+  );
+}
+
+/** @internal A short description of a failed fetch (with the cause's code, e.g. ECONNREFUSED, when there is one). */
+export function describeFetchError(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const cause = (err as { cause?: unknown }).cause;
+  const code =
+    typeof cause === 'object' && cause !== null && 'code' in cause && typeof (cause as { code: unknown }).code === 'string'
+      ? (cause as { code: string }).code
+      : undefined;
+  return code && !err.message.includes(code) ? `${err.message} (${code})` : err.message;
+}
+
+/** @internal Removes trailing slashes from a base URL. */
+export function trimBase(url: string): string {
+  return url.replace(/\/+$/, '');
+}
