@@ -4,7 +4,6 @@
  */
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { Scalar } from '@scalar/hono-api-reference';
 import type { Context } from 'hono';
@@ -155,7 +154,7 @@ export function createApp(deps: AppDeps) {
   // The reference UI's script is served from our own package, not a CDN: /docs works offline.
   let scalarScript: Promise<string> | undefined;
   app.get('/docs/scalar.js', async (c) => {
-    scalarScript ??= readFile(join(dirname(require.resolve('@scalar/api-reference/package.json')), 'dist/browser/standalone.js'), 'utf8');
+    scalarScript ??= readFile(require.resolve('@scalar/api-reference/browser/standalone.js'), 'utf8');
     c.header('Content-Type', 'text/javascript; charset=utf-8');
     c.header('Cache-Control', 'public, max-age=86400');
     return c.body(await scalarScript);
@@ -164,6 +163,8 @@ export function createApp(deps: AppDeps) {
     '/docs',
     Scalar({
       cdn: '/docs/scalar.js',
+      // No font requests to a third party either.
+      withDefaultFonts: false,
       pageTitle: 'ECG API',
       sources: [
         { title: 'v1.1', url: '/openapi/v1.1.json' },
