@@ -59,6 +59,9 @@ export type AppEnv = {
 /** Limits on request bodies: the frontend's JSON is small, ML results can be large (CONTRACT.md, "Limits"). */
 export const BODY_LIMITS = { json: 1024 * 1024, callback: 50 * 1024 * 1024 } as const;
 
+/** The path as logged: the per-job callback token is a credential, and query strings (signatures) are never included. */
+export const loggablePath = (path: string) => path.replace(/^\/api\/ml-callback\/[^/]+/, '/api/ml-callback/[token]');
+
 export function errorResponse(c: Context, err: ApiError): Response {
   for (const [k, v] of Object.entries(err.headers)) c.header(k, v);
   return c.json(err.toBody(), err.status);
@@ -97,7 +100,7 @@ export function createApp(deps: AppDeps) {
     deps.logger.info('request', {
       request_id: c.get('requestId'),
       method: c.req.method,
-      path: c.req.path,
+      path: loggablePath(c.req.path),
       status: c.res.status,
       ms: Math.round((performance.now() - started) * 10) / 10,
     });
@@ -183,7 +186,7 @@ export function createApp(deps: AppDeps) {
       if (err.status === 400) return errorResponse(c, new ApiError('INVALID_JSON', 'The request body is not valid JSON.'));
       if (err.status === 413) return errorResponse(c, new ApiError('PAYLOAD_TOO_LARGE', 'The request body is too large.'));
     }
-    deps.logger.error('unhandled error', { request_id: c.get('requestId'), path: c.req.path, error: err instanceof Error ? err.message : String(err) });
+    deps.logger.error('unhandled error', { request_id: c.get('requestId'), path: loggablePath(c.req.path), error: err instanceof Error ? err.message : String(err) });
     const body: ErrorBody = { error: 'INTERNAL_ERROR', message: 'Something went wrong on our side.' };
     return c.json(body, 500);
   });

@@ -134,6 +134,52 @@ describe('backend and a real-like ML server, as processes', () => {
     expect(seen.map((s) => s.progress)).toEqual([...seen.map((s) => s.progress)].sort((x, y) => x - y));
   }, 60_000);
 
+  it('on SIGTERM stops taking requests, finishes an upload in flight, and exits 0', async () => {
+    const backend = track(await startBackend({ ...baseEnv(), MODEL_SERVER_URL: 'http://127.0.0.1:9' }));
+    const up = await json<{ upload_url: string; headers: Record<string, string> }>(
+      fetch(`${backend.url}/api/upload-video/generate-url`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ filename: 'slow.mp4' }) }),
+    );
+    // An upload that trickles in over ~1.5 s; SIGTERM arrives in the middle of it.
+    const chunks = 6;
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        await new Promise((r) => setTimeout(r, 250));
+        controller.enqueue(new Uint8Array(1024).fill(9));
+        if (--pulls === 0) controller.close();
+      },
+    });
+    let pulls = chunks;
+    const uploading = fetch(up.upload_url, { method: 'PUT', headers: { ...up.headers, 'content-length': String(chunks * 1024) }, body, duplex: 'half' } as RequestInit);
+    await new Promise((r) => setTimeout(r, 400));
+    const exit = backend.kill('SIGTERM');
+    const res = await uploading;
+    expect(res.status).toBe(200);
+    expect(await exit).toBe(0);
+    await expect(fetch(`${backend.url}/health`)).rejects.toThrow();
+  }, 60_000);
+
+  it('logs JSON lines with request ids and never a URL signature, callback token or secret', async () => {
+    const secret = 'whsec_' + Buffer.from('log-test-secret-log-test-secret!').toString('base64');
+    const ml = track(await startFakeMl());
+    const backend = track(await startBackend({ ...baseEnv(), MODEL_SERVER_URL: ml.url, LOG_LEVEL: 'debug', WEBHOOK_SECRET: secret }));
+    const id = await uploadAndProcess(backend.url);
+    await vi.waitFor(async () => expect((await status(backend.url, id)).status).toBe('completed'), { timeout: 20_000, interval: 200 });
+    await backend.kill('SIGTERM');
+    await ml.kill();
+    const sql = postgres(db.url, { max: 1, onnotice: () => {} });
+    const [row] = await sql<{ callback_token: string }[]>`select callback_token from jobs where id = ${id}`;
+    await sql.end();
+    const lines = backend.output().split('\n').filter((l) => l.startsWith('{'));
+    expect(lines.length).toBeGreaterThan(5);
+    const entries = lines.map((l) => JSON.parse(l) as { level: string; msg: string; request_id?: string; path?: string });
+    expect(entries.filter((e) => e.msg === 'request').every((e) => typeof e.request_id === 'string' && e.request_id.length > 0)).toBe(true);
+    expect(entries.some((e) => e.path === '/api/ml-callback/[token]/api/upload-video/result')).toBe(true);
+    const all = backend.output();
+    expect(all).not.toContain(row!.callback_token);
+    expect(all).not.toMatch(/[?&](sig|X-Amz-Signature)=/);
+    expect(all).not.toContain(secret);
+  }, 60_000);
+
   it('refuses to start with invalid configuration and lists what is wrong', async () => {
     const err = await startBackend({ DATABASE_URL: 'mysql://nope', PORT: 'eighty', ML_API_VERSION: 'v9' }).catch((e: Error) => e);
     expect(err).toBeInstanceOf(Error);
