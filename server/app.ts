@@ -116,13 +116,10 @@ export function createApp(deps: AppDeps) {
   );
 
   // JSON bodies: the right content type and a size cap before anything parses them.
-  const callbackPaths = new Set(
-    v11.operations.filter((o) => o.operationId.startsWith('receive')).map((o) => o.path.replace(/\{[^}]+\}/g, ':p')),
-  );
   for (const op of v11.operations) {
     if (!op.jsonBody) continue;
     const path = op.path.replace(/\{([^}]+)\}/g, ':$1');
-    const isCallback = callbackPaths.has(op.path.replace(/\{[^}]+\}/g, ':p'));
+    const maxSize = op.operationId.startsWith('receive') ? BODY_LIMITS.callback : BODY_LIMITS.json;
     app.on(op.method.toUpperCase(), path, async (c, next) => {
       const type = c.req.header('content-type') ?? '';
       if (!/^application\/([a-z.+-]+\+)?json\s*(;|$)/i.test(type)) {
@@ -134,9 +131,9 @@ export function createApp(deps: AppDeps) {
       op.method.toUpperCase(),
       path,
       bodyLimit({
-        maxSize: isCallback ? BODY_LIMITS.callback : BODY_LIMITS.json,
+        maxSize,
         onError: () => {
-          throw new ApiError('PAYLOAD_TOO_LARGE', `The request body is larger than ${isCallback ? BODY_LIMITS.callback : BODY_LIMITS.json} bytes.`);
+          throw new ApiError('PAYLOAD_TOO_LARGE', `The request body is larger than ${maxSize} bytes.`);
         },
       }),
     );
