@@ -1,6 +1,7 @@
 /**
  * Regenerates everything derived from the OpenAPI specs in `openapi/`:
  *  - `sdk/src/generated/<version>/<api>.ts`: openapi-typescript types (paths, components, operations);
+ *  - `sdk/src/<version>.ts`: the SDK's types-only entry for that version;
  *  - `server/generated/<version>/routes.ts`: zod schemas and `createRoute` definitions for @hono/zod-openapi;
  *  - `server/generated/<version>/backend.openapi.json`: the backend spec as JSON, served at /openapi/<version>.json.
  *
@@ -11,6 +12,7 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import openapiTS, { astToString } from 'openapi-typescript';
 import { loadSpec, VERSIONS, APIS, type OpenApiDoc } from './spec.js';
+import { versionEntry } from './sdk-version-entry.js';
 import { generateRoutes } from './zod-routes.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -35,6 +37,7 @@ async function outputs(): Promise<Map<string, string>> {
     for (const api of APIS) {
       files.set(`sdk/src/generated/${version}/${api}.ts`, await typesFor(version, api));
     }
+    files.set(`sdk/src/${version}.ts`, HEADER + versionEntry(version));
     const backend: OpenApiDoc = await loadSpec(version, 'backend');
     files.set(`server/generated/${version}/routes.ts`, HEADER + generateRoutes(backend));
     files.set(`server/generated/${version}/backend.openapi.json`, JSON.stringify(backend, null, 2) + '\n');

@@ -11,7 +11,7 @@ import { Hono } from 'hono';
 import type { Context } from 'hono';
 import { routePath } from 'hono/route';
 import { ApiError } from '../errors.js';
-import { assertExpiresIn, assertSafeKey, decodeKeyPath, encodeKey, isSafeKey } from './keys.js';
+import { assertExpiresIn, assertPresignUpload, assertSafeKey, decodeKeyPath, encodeKey, isSafeKey } from './keys.js';
 import type { ObjectInfo, PresignedUpload, PresignUploadOptions, Storage } from './types.js';
 
 /**
@@ -112,10 +112,7 @@ export function createEmbeddedStorage(options: EmbeddedStorageOptions): Embedded
     maxBytes,
 
     async presignUpload(key: string, opts: PresignUploadOptions): Promise<PresignedUpload> {
-      assertSafeKey(key);
-      assertExpiresIn(opts.expiresIn);
-      if (!opts.contentType) throw new TypeError('presignUpload: contentType must be a non-empty string');
-      if (!Number.isSafeInteger(opts.maxBytes) || opts.maxBytes < 0) throw new RangeError('presignUpload: maxBytes must be a non-negative integer');
+      assertPresignUpload(key, opts);
       const ct = normaliseContentType(opts.contentType);
       const max = String(Math.min(opts.maxBytes, maxBytes));
       const expires = unixNow() + opts.expiresIn;

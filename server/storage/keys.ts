@@ -37,3 +37,11 @@ export function assertExpiresIn(expiresIn: number): void {
     throw new RangeError(`expiresIn must be a positive integer number of seconds, got ${expiresIn}`);
   }
 }
+
+/** The arguments of `Storage.presignUpload`, checked the same way by both drivers. */
+export function assertPresignUpload(key: string, opts: { contentType: string; maxBytes: number; expiresIn: number }): void {
+  assertSafeKey(key);
+  assertExpiresIn(opts.expiresIn);
+  if (!opts.contentType) throw new TypeError('presignUpload: contentType must be a non-empty string');
+  if (!Number.isSafeInteger(opts.maxBytes) || opts.maxBytes < 0) throw new RangeError('presignUpload: maxBytes must be a non-negative integer');
+}

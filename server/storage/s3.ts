@@ -1,7 +1,7 @@
 import { GetObjectCommand, HeadBucketCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { S3ClientConfig } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { assertExpiresIn, assertSafeKey, isSafeKey } from './keys.js';
+import { assertExpiresIn, assertPresignUpload, assertSafeKey, isSafeKey } from './keys.js';
 import type { ObjectInfo, PresignedUpload, PresignUploadOptions, Storage } from './types.js';
 
 export interface S3StorageOptions {
@@ -89,9 +89,7 @@ export function createS3Storage(options: S3StorageOptions): S3Storage {
     client,
 
     async presignUpload(key: string, opts: PresignUploadOptions): Promise<PresignedUpload> {
-      assertSafeKey(key);
-      assertExpiresIn(opts.expiresIn);
-      if (!opts.contentType) throw new TypeError('presignUpload: contentType must be a non-empty string');
+      assertPresignUpload(key, opts);
       // ContentType on the command plus `signableHeaders` make content-type a signed header (the presigner
       // leaves it unsigned by default): the uploader must send the same value or S3 answers 403.
       const command = new PutObjectCommand({ Bucket: bucket, Key: key, ContentType: opts.contentType });
