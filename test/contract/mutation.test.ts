@@ -31,10 +31,11 @@ beforeAll(async () => {
   await symlink(join(root, 'node_modules'), join(dir, 'node_modules'), 'dir');
   const spec = join(dir, 'openapi', 'v1.1', 'backend.yaml');
   const yaml = await readFile(spec, 'utf8');
-  // JobStatusResponse.progress -> progress_percent (property and required list).
+  // GenerateUploadUrlResponse.upload_url -> upload_uri (property and required list): a field the server
+  // produces (server/routes/upload.routes.ts) and the SDK reads (uploadVideo in sdk/src/index.ts).
   const mutated = yaml
-    .replace('required: [job_id, status, progress, message, language, created_at, updated_at]', 'required: [job_id, status, progress_percent, message, language, created_at, updated_at]')
-    .replace(/(    JobStatusResponse:[\s\S]*?\n        )progress:/, '$1progress_percent:');
+    .replace('required: [presigned_url, upload_url, url,', 'required: [presigned_url, upload_uri, url,')
+    .replace(/(    GenerateUploadUrlResponse:[\s\S]*?\n        )upload_url:/, '$1upload_uri:');
   expect(mutated).not.toBe(yaml);
   await writeFile(spec, mutated);
   await run(join(root, 'node_modules', '.bin', 'tsx'), ['scripts/gen.ts'], { cwd: dir });
@@ -48,12 +49,12 @@ describe('renaming a response field in openapi/v1.1', () => {
   it('breaks the server\'s typecheck where the field is produced', async () => {
     const { ok, output } = await tsc('tsconfig.json');
     expect(ok).toBe(false);
-    expect(output).toMatch(/server\/jobs\/mapper\.ts.*progress/);
+    expect(output).toMatch(/server\/routes\/upload\.routes\.ts\(\d+,\d+\): error/);
   }, 120_000);
 
   it('breaks the SDK\'s typecheck where the field is read', async () => {
     const { ok, output } = await tsc('sdk/tsconfig.json');
     expect(ok).toBe(false);
-    expect(output).toMatch(/sdk\/src\/.*progress/);
+    expect(output).toMatch(/sdk\/src\/index\.ts.*upload_url/);
   }, 120_000);
 });

@@ -17,6 +17,7 @@ import { createJobEvents } from '../../server/jobs/events.js';
 import { createLogger } from '../../server/logger.js';
 import { createEmbeddedStorage, embeddedStorageRoutes } from '../../server/storage/index.js';
 import { runMigrations } from '../../server/db/migrate.js';
+import { contractFetch } from './contract.js';
 import { scratchDatabase, testDatabaseUrl } from './db.js';
 
 export const PUBLIC_BASE = 'http://backend.test';
@@ -77,7 +78,8 @@ export async function createTestApp(env: Record<string, string> = {}, mlAnswer?:
   const events = await createJobEvents(database.sql);
   const dispatcher = createDispatcher({ config, db: database.db, storage, ml, logger });
   const app = createApp({ config, database, storage, storageRoutes: embeddedStorageRoutes(storage), ml, events, logger });
-  const fetchApp = (input: Request | string, init?: RequestInit) => Promise.resolve(app.fetch(new Request(input, init)));
+  // Every exchange is checked against the committed spec (test/support/contract.ts).
+  const fetchApp = contractFetch((req: Request) => Promise.resolve(app.fetch(req)));
   const client = createClient<paths>({ baseUrl: PUBLIC_BASE, fetch: (req: Request) => fetchApp(req) });
 
   return {

@@ -906,7 +906,6 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationError"];
-            429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -1206,7 +1205,6 @@ export interface operations {
             200: components["responses"]["CallbackAccepted"];
             400: components["responses"]["InvalidJson"];
             401: components["responses"]["Unauthorized"];
-            404: components["responses"]["JobNotFound"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationError"];
@@ -1228,7 +1226,6 @@ export interface operations {
             200: components["responses"]["CallbackAccepted"];
             400: components["responses"]["InvalidJson"];
             401: components["responses"]["Unauthorized"];
-            404: components["responses"]["JobNotFound"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationError"];
