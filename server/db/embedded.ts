@@ -242,16 +242,17 @@ function freePort(): Promise<number> {
 }
 
 /** Postgres (as user postgres) must be able to traverse every directory above the cluster. */
-async function ensureTraversable(dataDir: string): Promise<void> {
-  const st = await fs.stat(dataDir);
-  if ((st.mode & 0o001) === 0) await fs.chmod(dataDir, (st.mode & 0o7777) | 0o011);
-  for (let dir = path.dirname(dataDir); ; dir = path.dirname(dir)) {
+/**
+ * As root, embedded Postgres runs its binaries and keeps its data as user "postgres", which must be
+ * able to enter every directory on the way to both. A directory that is not enterable by others (a
+ * checkout or a temp dir made with mode 0700) gets the execute bit for others: enter, not list.
+ */
+async function ensureTraversable(target: string, log: EmbeddedLogger): Promise<void> {
+  for (let dir = target; ; dir = path.dirname(dir)) {
     const s = await fs.stat(dir);
     if ((s.mode & 0o001) === 0) {
-      throw new Error(
-        `embedded Postgres runs as user "postgres", which cannot enter ${dir} (mode ${(s.mode & 0o777).toString(8)}); ` +
-          'use a data directory elsewhere or chmod o+x that directory',
-      );
+      await fs.chmod(dir, (s.mode & 0o7777) | 0o001);
+      log(`made ${dir} enterable for the "postgres" user (o+x)`, 'info');
     }
     if (dir === path.dirname(dir)) break;
   }
@@ -305,7 +306,10 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
   releaseProcessExitHooks();
 
   await fs.mkdir(dataDir, { recursive: true });
-  if (root) await ensureTraversable(dataDir);
+  if (root) {
+    await ensureTraversable(dataDir, log);
+    await ensureTraversable(path.join(embeddedBinariesPackageDir(), 'native', 'bin'), log);
+  }
 
   const recent: string[] = [];
   const remember = (message: string) => {
