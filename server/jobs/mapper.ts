@@ -34,4 +34,4 @@ export function toJobSummary(row: JobRow): JobSummary {
 }
 
 /** A weak ETag that changes with every write to the row. */
-export const etagOf = (row: JobRow) => `W/"${row.id}-${row.version}"`;
+export const etagOf = (row: Pick<JobRow, 'id' | 'version'>) => `W/"${row.id}-${row.version}"`;

@@ -74,6 +74,12 @@ export function createJobRepository(db: Database) {
       return row;
     },
 
+    /** Just what an ETag check needs, without the (possibly megabytes of) result. */
+    async getVersion(id: string): Promise<Pick<JobRow, 'id' | 'owner' | 'version'> | undefined> {
+      const [row] = await db.select({ id: jobs.id, owner: jobs.owner, version: jobs.version }).from(jobs).where(eq(jobs.id, id));
+      return row;
+    },
+
     async getByCallbackToken(token: string): Promise<JobRow | undefined> {
       const [row] = await db.select().from(jobs).where(eq(jobs.callbackToken, token));
       return row;
