@@ -403,6 +403,13 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "job_id": "b276b1c2-5b50-40fa-ac7a-9cdef2781f5d",
+                     *       "status": "processing",
+                     *       "progress": 40
+                     *     }
+                     */
                     "application/json": components["schemas"]["MlJobStatus"];
                 };
             };
@@ -424,6 +431,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "status": "healthy"
+                     *     }
+                     */
                     "application/json": components["schemas"]["MlHealth"];
                 };
             };
