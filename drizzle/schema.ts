@@ -107,6 +107,8 @@ export const jobs = pgTable(
     uniqueIndex('jobs_owner_idempotency_key_uq')
       .on(t.idempotencyOwner, t.idempotencyKey)
       .where(sql`${t.idempotencyKey} is not null`),
+    // Per-job callback URLs are looked up by their token on every callback.
+    uniqueIndex('jobs_callback_token_uq').on(t.callbackToken),
     index('jobs_status_created_at_idx').on(t.status, t.createdAt),
     index('jobs_owner_created_at_idx').on(t.owner, t.createdAt.desc()),
     index('jobs_processing_last_heard_at_idx')

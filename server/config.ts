@@ -33,6 +33,7 @@ const schema = z
     ML_DISPATCH_BACKOFF_MS: int(5000, 1),
     ML_MAX_CONCURRENT_JOBS: int(10, 1),
     ML_JOB_TIMEOUT: int(1800, 1),
+    ML_MAX_PROCESSING_TIME: int(1800, 1),
 
     AWS_ACCESS_KEY_ID: z.string().optional(),
     AWS_SECRET_ACCESS_KEY: z.string().optional(),
@@ -54,6 +55,17 @@ const schema = z
     CORS_ORIGINS: list,
     RATE_LIMIT_PER_MINUTE: int(5, 0),
   })
+  .superRefine((env, ctx) => {
+    // A v1.0 ML server posts to one configured URL, without the per-job token: its callbacks can only be
+    // authenticated by a signature, or accepted unsigned on purpose.
+    if (env.ML_API_VERSION === 'v1.0' && !(env.WEBHOOK_SECRET ?? env.webhook_secret_key ?? env.SECRET_KEY) && env.ALLOW_UNSIGNED_CALLBACKS !== true) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['ML_API_VERSION'],
+        message: 'v1.0 ML servers cannot use per-job callback URLs: set WEBHOOK_SECRET (and sign callbacks) or ALLOW_UNSIGNED_CALLBACKS=true',
+      });
+    }
+  })
   .transform((env) => {
     const port = env.PORT;
     return {
@@ -73,6 +85,7 @@ const schema = z
         backoffBaseMs: env.ML_DISPATCH_BACKOFF_MS,
         maxConcurrentJobs: env.ML_MAX_CONCURRENT_JOBS,
         jobTimeoutMs: env.ML_JOB_TIMEOUT * 1000,
+        maxProcessingMs: env.ML_MAX_PROCESSING_TIME * 1000,
       },
       storage: {
         bucket: env.S3_BUCKET_NAME,

@@ -33,6 +33,9 @@ if (!config.ml.baseUrl) {
 const runtime = await createRuntime(config, logger);
 if (!authEnabled(config.auth)) logger.warn('no JWT_SECRET or API_TOKENS: the API is open to anyone, as the original was');
 if (!config.webhooks.secret) logger.info('no WEBHOOK_SECRET: ML callbacks are accepted only through per-job callback URLs');
+if (!process.env.FASTAPI_BASE_URL && config.ml.baseUrl && !/^https?:\/\/(localhost|127\.0\.0\.1|\[::1\])[:/]/.test(config.ml.baseUrl)) {
+  logger.warn('FASTAPI_BASE_URL is not set: the ML server is told to call back to a localhost URL it probably cannot reach', { callback_base: config.publicBaseUrl });
+}
 
 const server = serve(
   {
@@ -54,8 +57,10 @@ async function shutdown(signal: string) {
   if (stopping) return;
   stopping = true;
   logger.info('shutting down', { signal });
-  // Stop taking connections; requests in flight finish (up to 25 s), then the rest closes.
+  // Stop taking connections and dispatching, end event streams; requests in flight finish (up to 25 s),
+  // then the rest closes.
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  await runtime.drain();
   const force = setTimeout(() => (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.(), 25_000);
   force.unref();
   (server as unknown as { closeIdleConnections?: () => void }).closeIdleConnections?.();

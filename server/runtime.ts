@@ -38,6 +38,8 @@ export interface Runtime {
   storage: Storage;
   dispatcher: ReturnType<typeof createDispatcher>;
   embeddedPostgres: EmbeddedPostgresHandle | undefined;
+  /** The first step of a shutdown: stop dispatching (requests in flight keep their lease) and end event streams. */
+  drain(): Promise<void>;
   /** Stops the dispatcher, the listeners and the database (and the embedded Postgres, if ours). */
   close(): Promise<void>;
 }
@@ -95,6 +97,9 @@ export async function createRuntime(config: Config, logger: Logger, opts: { star
       storage,
       dispatcher,
       embeddedPostgres,
+      async drain() {
+        await Promise.all([dispatcher.stop(), events.close().catch(() => {})]);
+      },
       async close() {
         await dispatcher.stop();
         await events.close().catch(() => {});

@@ -10,7 +10,7 @@
 import { and, eq, sql } from 'drizzle-orm';
 import type { MlServerClient } from '@ecg/sdk/ml-client';
 import type { PgUpdateSetSource } from 'drizzle-orm/pg-core';
-import { jobEvents, jobs, type JobRow } from '../../drizzle/schema.js';
+import { jobEvents, jobs, webhookDeliveries, type JobRow } from '../../drizzle/schema.js';
 import type { Config } from '../config.js';
 import type { Database } from '../db/client.js';
 import type { Logger } from '../logger.js';
@@ -41,6 +41,8 @@ export function createDispatcher(deps: DispatcherDeps) {
   let again = false;
   let stopped = false;
   const inFlight = new Set<Promise<void>>();
+  /** Aborts requests in flight at shutdown; their leases stay, so the jobs are sent again later. */
+  const shutdown = new AbortController();
 
   async function claim(): Promise<JobRow | undefined> {
     return db.transaction(async (tx) => {
@@ -96,7 +98,9 @@ export function createDispatcher(deps: DispatcherDeps) {
       config.ml.apiVersion === 'v1.0'
         ? { job_id: row.id, video_url: videoUrl }
         : { job_id: row.id, video_url: videoUrl, fastapi_base_url: callbackBase(config.publicBaseUrl, row.callbackToken), language: row.language || 'auto' };
-    const outcome = await deps.ml.processVideo(body);
+    const outcome = await deps.ml.processVideo(body, { signal: shutdown.signal });
+    // Stopping: whatever happened, the lease stays and the job goes out again after it expires.
+    if (stopped) return;
     if (outcome.ok) {
       logger.info('job dispatched', { job_id: row.id, attempt: row.dispatchAttempts, ml_status: outcome.status });
       await finish(
@@ -113,7 +117,7 @@ export function createDispatcher(deps: DispatcherDeps) {
       const wait = Math.max(backoffMs(row.dispatchAttempts, config.ml.backoffBaseMs), outcome.kind === 'http' ? outcome.retryAfterMs ?? 0 : 0);
       await db
         .update(jobs)
-        .set({ dispatchedAt: null, nextDispatchAt: sql`now() + ${`${wait} milliseconds`}::interval`, message: 'Waiting for the ML server', version: sql`${jobs.version}` })
+        .set({ dispatchedAt: null, nextDispatchAt: sql`now() + ${`${wait} milliseconds`}::interval`, message: 'Waiting for the ML server' })
         .where(and(eq(jobs.id, row.id), eq(jobs.status, 'pending')));
       return;
     }
@@ -131,8 +135,15 @@ export function createDispatcher(deps: DispatcherDeps) {
     );
   }
 
-  /** Fails jobs that heard nothing for ML_JOB_TIMEOUT; one statement, so concurrent watchdogs never double up. */
+  /**
+   * Fails jobs the ML server went silent on for ML_JOB_TIMEOUT, or that have been processing for longer
+   * than ML_MAX_PROCESSING_TIME (seed 001: at most 30 minutes), with PROCESSING_TIMEOUT. Each is one
+   * UPDATE, so concurrent watchdogs in several processes never fail a job twice. Also forgets
+   * `webhook-id`s older than the signature tolerance allows to replay.
+   */
   async function watchdog(): Promise<number> {
+    const silence = `${config.ml.jobTimeoutMs} milliseconds`;
+    const cap = `${config.ml.maxProcessingMs} milliseconds`;
     const timedOut = await db.transaction(async (tx) => {
       const rows = await tx
         .update(jobs)
@@ -140,9 +151,14 @@ export function createDispatcher(deps: DispatcherDeps) {
           status: 'failed',
           failedBy: 'backend',
           errorCode: 'PROCESSING_TIMEOUT',
-          errorMessage: `No word from the ML server for ${Math.round(config.ml.jobTimeoutMs / 1000)} seconds.`,
+          errorMessage: sql`case when coalesce(${jobs.dispatchedAt}, ${jobs.createdAt}) < now() - ${cap}::interval
+            then ${`Processing took longer than ${Math.round(config.ml.maxProcessingMs / 1000)} seconds.`}
+            else ${`No word from the ML server for ${Math.round(config.ml.jobTimeoutMs / 1000)} seconds.`} end`,
         })
-        .where(sql`${jobs.status} = 'processing' and coalesce(${jobs.lastHeardAt}, ${jobs.dispatchedAt}, ${jobs.createdAt}) < now() - ${`${config.ml.jobTimeoutMs} milliseconds`}::interval`)
+        .where(
+          sql`${jobs.status} = 'processing' and (coalesce(${jobs.lastHeardAt}, ${jobs.dispatchedAt}, ${jobs.createdAt}) < now() - ${silence}::interval
+            or coalesce(${jobs.dispatchedAt}, ${jobs.createdAt}) < now() - ${cap}::interval)`,
+        )
         .returning({ id: jobs.id, progress: jobs.progress });
       for (const r of rows) {
         await tx.insert(jobEvents).values({ jobId: r.id, kind: 'timeout', fromStatus: 'processing', toStatus: 'failed', progress: r.progress, auth: 'backend' });
@@ -150,11 +166,13 @@ export function createDispatcher(deps: DispatcherDeps) {
       }
       return rows.length;
     });
+    await db.delete(webhookDeliveries).where(sql`${webhookDeliveries.receivedAt} < now() - interval '10 minutes'`);
     if (timedOut > 0) logger.warn('jobs timed out', { count: timedOut });
     return timedOut;
   }
 
   async function tick(): Promise<void> {
+    if (stopped) return;
     if (running) {
       again = true;
       return;
@@ -197,10 +215,11 @@ export function createDispatcher(deps: DispatcherDeps) {
     wake: () => void tick(),
     tick,
     watchdog,
-    /** Stops claiming and waits for requests already sent. */
+    /** Stops claiming, aborts the requests in flight (their jobs keep their lease) and waits for them. */
     async stop() {
       stopped = true;
       if (timer) clearInterval(timer);
+      shutdown.abort();
       await Promise.allSettled([...inFlight]);
     },
   };

@@ -9,6 +9,9 @@ import { JOB_CHANNEL } from './repository.js';
 export interface JobEvents {
   /** Calls `fn` whenever job `id` changes; returns the unsubscribe function. */
   subscribe(id: string, fn: () => void): () => void;
+  /** True once closing: streams end instead of waiting for more changes. */
+  readonly closed: boolean;
+  /** Wakes every subscriber one last time (so open streams can end) and stops listening. */
   close(): Promise<void>;
 }
 
@@ -17,7 +20,11 @@ export async function createJobEvents(sql: Sql): Promise<JobEvents> {
   const listener = await sql.listen(JOB_CHANNEL, (id) => {
     for (const fn of subscribers.get(id) ?? []) fn();
   });
+  let closed = false;
   return {
+    get closed() {
+      return closed;
+    },
     subscribe(id, fn) {
       let set = subscribers.get(id);
       if (!set) subscribers.set(id, (set = new Set()));
@@ -28,6 +35,9 @@ export async function createJobEvents(sql: Sql): Promise<JobEvents> {
       };
     },
     async close() {
+      if (closed) return;
+      closed = true;
+      for (const set of subscribers.values()) for (const fn of set) fn();
       subscribers.clear();
       await listener.unlisten();
     },

@@ -10,9 +10,10 @@ import { ApiError } from '../errors.js';
 import type { JobStatus, MlCallback } from '../generated/v1.1/routes.js';
 import { normalizeResult } from './normalize.js';
 import { decideCallback } from './state.js';
-import { withoutNul } from './text.js';
+import { storableJson } from './text.js';
 
 export const JOB_CHANNEL = 'job_changed';
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 type Tx = Parameters<Parameters<Database['transaction']>[0]>[0];
 
@@ -46,7 +47,7 @@ export function createJobRepository(db: Database) {
      * With an idempotency key already used by the same owner, returns the earlier job instead.
      */
     async create(input: NewJob): Promise<{ row: JobRow; created: boolean }> {
-      const job = withoutNul(input);
+      const job = storableJson(input);
       return db.transaction(async (tx) => {
         const inserted = await tx
           .insert(jobs)
@@ -80,9 +81,9 @@ export function createJobRepository(db: Database) {
       return row;
     },
 
-    async getByCallbackToken(token: string): Promise<JobRow | undefined> {
-      const [row] = await db.select().from(jobs).where(eq(jobs.callbackToken, token));
-      return row;
+    async jobIdForCallbackToken(token: string): Promise<string | undefined> {
+      const [row] = await db.select({ id: jobs.id }).from(jobs).where(eq(jobs.callbackToken, token));
+      return row?.id;
     },
 
     async list(opts: { status?: JobStatus | undefined; limit: number; offset: number }): Promise<{ rows: JobRow[]; total: number }> {
@@ -119,7 +120,9 @@ export function createJobRepository(db: Database) {
      * the same transaction, so a replayed delivery is ignored exactly once.
      */
     async applyCallback(received: MlCallback, auth: EventAuth, webhookId?: string): Promise<CallbackAck> {
-      const cb = withoutNul(received);
+      const cb = storableJson(received);
+      // job_id is an open string in the callback schema; ours are UUIDs, and the uuid column refuses anything else.
+      if (!UUID.test(cb.job_id)) throw new ApiError('JOB_NOT_FOUND', `No job with id ${cb.job_id}.`);
       return db.transaction(async (tx) => {
         const row = await lockJob(tx, cb.job_id);
         if (!row) throw new ApiError('JOB_NOT_FOUND', `No job with id ${cb.job_id}.`);

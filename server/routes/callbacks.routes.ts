@@ -55,10 +55,10 @@ export function registerCallbackRoutes(api: OpenAPIHono<AppEnv>, r: typeof v11, 
 
   const token: MiddlewareHandler<AppEnv> = async (c, next) => {
     const value = c.req.param('callback_token') ?? '';
-    const job = /^[A-Za-z0-9_-]{16,128}$/.test(value) ? await jobs.getByCallbackToken(value) : undefined;
-    if (!job) throw new ApiError('UNAUTHORIZED', 'Unknown callback token.');
+    const jobId = /^[A-Za-z0-9_-]{16,128}$/.test(value) ? await jobs.jobIdForCallbackToken(value) : undefined;
+    if (!jobId) throw new ApiError('UNAUTHORIZED', 'Unknown callback token.');
     c.set('callbackAuth', 'token');
-    c.set('tokenJobId', job.id);
+    c.set('tokenJobId', jobId);
     await next();
   };
 

@@ -122,7 +122,7 @@ export function registerJobRoutes(api: OpenAPIHono<AppEnv>, r: typeof v11, { dep
       let lastVersion = -1;
       let row: JobRow | undefined = first;
       try {
-        while (!stream.aborted) {
+        while (!stream.aborted && !deps.events.closed) {
           if (dirty) {
             dirty = false;
             row = row ?? (await jobs.get(job_id));
@@ -134,6 +134,8 @@ export function registerJobRoutes(api: OpenAPIHono<AppEnv>, r: typeof v11, { dep
             }
             row = undefined;
           }
+          // A change that arrived while we were reading or writing: handle it now, without waiting.
+          if (dirty || stream.aborted || deps.events.closed) continue;
           // Wait for a notification, with a keep-alive comment (and a re-read, in case one was missed) every 15 s.
           const timedOut = await new Promise<boolean>((resolve) => {
             const timer = setTimeout(() => resolve(true), 15_000);

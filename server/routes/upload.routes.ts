@@ -1,5 +1,5 @@
 /** generateUploadUrl (CONTRACT.md, "Backend endpoints"; "Security, decided": uploads). */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { AppEnv, RouteContext } from '../app.js';
 import { ApiError } from '../errors.js';
@@ -19,7 +19,13 @@ export function sanitizeFilename(name: string): string {
   return cleaned === '' ? 'video' : cleaned;
 }
 
-export const ownerSegment = (owner: string | null) => (owner ? owner.replace(/[^A-Za-z0-9_-]+/g, '_').slice(0, 64) || 'user' : 'anonymous');
+/**
+ * The folder of an owner's uploads. It must not be shared by two owners (request-process lets a user
+ * process only keys under their own folder), so an owner that is not already a plain short name is
+ * replaced by a hash of it instead of being "cleaned" (which would make `a.b` and `a_b` the same).
+ */
+export const ownerSegment = (owner: string | null) =>
+  owner === null ? 'anonymous' : /^[A-Za-z0-9-]{1,64}$/.test(owner) && owner !== 'anonymous' ? owner : `u_${createHash('sha256').update(owner).digest('hex').slice(0, 32)}`;
 
 /** `videos/{owner or "anonymous"}/{YYYYmmdd_HHMMSS UTC}_{8 hex}_{sanitised filename}` */
 export function uploadKey(owner: string | null, filename: string, now = new Date()): string {

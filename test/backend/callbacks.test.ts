@@ -170,3 +170,21 @@ describe('the job state machine', () => {
     expect(terminal).toHaveLength(1);
   });
 });
+
+describe('callback bodies PostgreSQL cannot store as sent', () => {
+  it('stores a result with a lone surrogate (a truncated emoji) and U+0000 instead of failing it', async () => {
+    const job = await newJob();
+    const res = await viaToken(job.token, callback(job.id, { status: 'completed', result: { text: 'cut \ud83d', segments: [{ start: 0, end: 1, text: 'a\u0000b \udc00' }] } }));
+    expect(res.status).toBe(200);
+    const s = await status(job.id);
+    expect(s.status).toBe('completed');
+    expect(s.result!.text).toBe('cut \ufffd');
+    expect(s.result!.segments[0]!.text).toBe('ab \ufffd');
+  });
+
+  it('answers 404 for a signed callback whose job_id is not one of ours (not even a UUID)', async () => {
+    const res = await signed(callback('test-123', { progress: 5 }));
+    expect(res.status).toBe(404);
+    expect(await res.json()).toMatchObject({ error: 'JOB_NOT_FOUND' });
+  });
+});

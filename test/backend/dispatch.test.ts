@@ -31,7 +31,7 @@ describe('dispatch to the ML server', () => {
   });
 
   it('sends only {job_id, video_url} to a v1.0 ML server', async () => {
-    const t = await createTestApp({ ML_API_VERSION: 'v1.0' }, undefined, { isolatedDatabase: true });
+    const t = await createTestApp({ ML_API_VERSION: 'v1.0', ALLOW_UNSIGNED_CALLBACKS: 'true' }, undefined, { isolatedDatabase: true });
     try {
       const id = await newJob(t);
       await t.dispatcher.tick();
@@ -127,6 +127,20 @@ describe('dispatch to the ML server', () => {
       const counts = await Promise.all([t.dispatcher.watchdog(), t.dispatcher.watchdog()]);
       expect(counts.reduce((a, b) => a + b, 0)).toBe(1);
       expect(await row(t, id)).toMatchObject({ status: 'failed', errorCode: 'PROCESSING_TIMEOUT', failedBy: 'backend' });
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('fails a job that keeps reporting but has been processing longer than ML_MAX_PROCESSING_TIME', async () => {
+    const t = await createTestApp({ ML_MAX_PROCESSING_TIME: '60' }, undefined, { isolatedDatabase: true });
+    try {
+      const id = await newJob(t);
+      await t.dispatcher.tick();
+      await vi.waitFor(async () => expect((await row(t, id)).status).toBe('processing'));
+      await t.database.db.update(jobs).set({ dispatchedAt: sql`now() - interval '2 minutes'`, lastHeardAt: sql`now()` }).where(eq(jobs.id, id));
+      expect(await t.dispatcher.watchdog()).toBe(1);
+      expect(await row(t, id)).toMatchObject({ status: 'failed', errorCode: 'PROCESSING_TIMEOUT', errorMessage: 'Processing took longer than 60 seconds.' });
     } finally {
       await t.close();
     }

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { sign } from 'hono/jwt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../server/config.js';
+import { ownerSegment } from '../../server/routes/upload.routes.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 
 let t: TestApp;
@@ -232,5 +234,31 @@ describe('CORS', () => {
     });
     expect(res.status).toBeLessThan(300);
     expect(res.headers.get('access-control-allow-origin')).toBeTruthy();
+  });
+});
+
+describe('owner folders', () => {
+  it('never gives two owners the same upload folder', () => {
+    const owners = ['john.doe', 'john_doe', 'john@doe', 'anonymous', 'token:abcd', 'token_abcd', 'a'.repeat(64) + 'x', 'a'.repeat(64) + 'y', 'alice'];
+    const segments = owners.map(ownerSegment);
+    expect(new Set(segments).size).toBe(owners.length);
+    expect(ownerSegment('alice')).toBe('alice');
+    expect(ownerSegment(null)).toBe('anonymous');
+    expect(segments.every((s) => /^[A-Za-z0-9_-]{1,64}$/.test(s))).toBe(true);
+  });
+});
+
+describe('configuration', () => {
+  it('refuses a v1.0 ML server without a way to authenticate its callbacks', () => {
+    expect(() => loadConfig({ ML_API_VERSION: 'v1.0' })).toThrow(/ML_API_VERSION: v1.0 ML servers cannot use per-job callback URLs/);
+    expect(loadConfig({ ML_API_VERSION: 'v1.0', WEBHOOK_SECRET: 'x' }).ml.apiVersion).toBe('v1.0');
+    expect(loadConfig({ ML_API_VERSION: 'v1.0', ALLOW_UNSIGNED_CALLBACKS: 'true' }).webhooks.allowUnsigned).toBe(true);
+  });
+
+  it('reads the names of the original backend', () => {
+    const c = loadConfig({ ml_api_server_url: 'http://ml:8080/', webhook_secret_key: 'legacy', S3_PRESIGNED_URL_EXPIRE: '600' });
+    expect(c.ml.baseUrl).toBe('http://ml:8080');
+    expect(c.webhooks.secret).toBe('legacy');
+    expect(c.storage.presignExpiresIn).toBe(600);
   });
 });

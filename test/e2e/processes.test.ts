@@ -150,11 +150,18 @@ describe('backend and a real-like ML server, as processes', () => {
     });
     let pulls = chunks;
     const uploading = fetch(up.upload_url, { method: 'PUT', headers: { ...up.headers, 'content-length': String(chunks * 1024) }, body, duplex: 'half' } as RequestInit);
+    // An open event stream must not hold the shutdown up: it ends.
+    const jobId = await uploadAndProcess(backend.url);
+    const events = await fetch(`${backend.url}/api/upload-video/status/${jobId}/events`);
+    const streamEnded = events.text();
     await new Promise((r) => setTimeout(r, 400));
+    const started = Date.now();
     const exit = backend.kill('SIGTERM');
     const res = await uploading;
     expect(res.status).toBe(200);
     expect(await exit).toBe(0);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(await streamEnded).toContain('event: status');
     await expect(fetch(`${backend.url}/health`)).rejects.toThrow();
   }, 60_000);
 

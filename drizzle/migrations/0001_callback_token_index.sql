@@ -1,0 +1,1 @@
+CREATE UNIQUE INDEX "jobs_callback_token_uq" ON "jobs" USING btree ("callback_token");
