@@ -312,6 +312,11 @@ export interface BackendClient {
 const TERMINAL: readonly JobStatus[] = ['completed', 'failed', 'cancelled'];
 const isTerminal = (s: JobStatusResponse): s is TerminalJobStatus => TERMINAL.includes(s.status);
 
+/** Carries an error thrown by the caller's `onProgress` through the transport's error handling. */
+class CallerError {
+  constructor(readonly cause: unknown) {}
+}
+
 /** A per-request middleware: a success that is not JSON is an error, not a crash in JSON.parse. */
 const expectJson: Middleware = {
   onResponse({ response }) {
@@ -640,6 +645,7 @@ export function createBackendClient(options: BackendClientOptions): BackendClien
           if (isTerminal(status)) return status;
         }
       } catch (err) {
+        if (err instanceof CallerError) throw err.cause;
         if (o.signal?.aborted) throw abortReason(o.signal);
         if (err instanceof EcgApiError && !isTransient(err)) throw err;
         // A dropped or silent stream: reconnect below if it had been working.
@@ -658,7 +664,15 @@ export function createBackendClient(options: BackendClientOptions): BackendClien
     const intervalMs = opts.intervalMs ?? 2000;
     const maxBackoffMs = opts.maxBackoffMs ?? 30_000;
     const maxRetries = opts.maxRetries ?? 10;
-    const emit = (s: JobStatusResponse) => onProgress?.(s);
+    // An error thrown by the caller's own callback ends the wait with that error; it is never taken
+    // for a transport failure (which would be retried).
+    const emit = (s: JobStatusResponse) => {
+      try {
+        onProgress?.(s);
+      } catch (cause) {
+        throw new CallerError(cause);
+      }
+    };
 
     if (opts.sse !== false) {
       const viaEvents = await followEvents(jobId, { signal, intervalMs, idleMs: opts.sseIdleTimeoutMs ?? 60_000, emit });
@@ -687,6 +701,7 @@ export function createBackendClient(options: BackendClientOptions): BackendClien
           throw errorFromResponse(response, error);
         }
       } catch (caught) {
+        if (caught instanceof CallerError) throw caught.cause;
         if (signal?.aborted) throw abortReason(signal);
         if (isAbortLike(caught)) throw caught;
         const err =

@@ -197,15 +197,17 @@ export function createMlServerClient<V extends MlApiVersion = 'v1.1'>(options: M
   async function processVideo(body: MlProcessVideoRequest<V>, init: { signal?: AbortSignal } = {}): Promise<ProcessVideoOutcome<V>> {
     const timeout = AbortSignal.timeout(options.timeoutMs);
     try {
-      const { data, error, response } = await api.POST('/api/upload-video/process-video', {
+      const { error, response } = await api.POST('/api/upload-video/process-video', {
         body: body as V11.components['schemas']['ProcessVideoRequest'],
-        parseAs: 'text',
+        parseAs: 'stream',
         signal: combine([timeout, init.signal]),
       });
       if (response.ok) {
+        // Any 2xx means accepted (CONTRACT.md): a body that breaks off or stalls does not change that.
+        const text = await response.text().catch(() => '');
         let parsed: unknown = null;
         try {
-          parsed = data ? JSON.parse(data) : null;
+          parsed = text ? JSON.parse(text) : null;
         } catch {
           parsed = null;
         }

@@ -229,7 +229,10 @@ export type CallbackFetch = (input: Request) => Promise<Response>;
 export interface CallbackClientOptions {
   /** The `fastapi_base_url` received in `process-video` (it may carry a per-job token path). */
   baseUrl: string;
-  /** A Standard Webhooks secret (`whsec_<base64>`); when given, every callback is signed. */
+  /**
+   * The backend's `WEBHOOK_SECRET`; when given, every callback is signed (Standard Webhooks). A
+   * `whsec_<base64>` secret is used as Standard Webhooks defines it; any other string as raw key bytes.
+   */
   secret?: string | undefined;
   /** Which callback path to use. Default `v1.1`. */
   version?: ContractVersion;
@@ -303,7 +306,8 @@ function parseAck(text: string): CallbackAck {
 export function createCallbackClient(options: CallbackClientOptions): CallbackClient {
   const version = options.version ?? 'v1.1';
   const url = `${trimBase(options.baseUrl)}${version === 'v1.0' ? '/api/v1/ml/ml-results' : '/api/upload-video/result'}`;
-  const webhook = options.secret ? new Webhook(options.secret) : undefined;
+  // As the backend reads WEBHOOK_SECRET: `whsec_<base64>` is a Standard Webhooks key, any other string is the key's raw bytes.
+  const webhook = options.secret ? (options.secret.startsWith('whsec_') ? new Webhook(options.secret) : new Webhook(options.secret, { format: 'raw' })) : undefined;
   const fetchImpl: CallbackFetch = options.fetch ?? ((req) => globalThis.fetch(req));
   const maxAttempts = Math.max(1, options.maxAttempts ?? 5);
   const deadlineMs = options.deadlineMs ?? 120_000;

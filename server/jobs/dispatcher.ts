@@ -98,9 +98,12 @@ export function createDispatcher(deps: DispatcherDeps) {
       config.ml.apiVersion === 'v1.0'
         ? { job_id: row.id, video_url: videoUrl }
         : { job_id: row.id, video_url: videoUrl, fastapi_base_url: callbackBase(config.publicBaseUrl, row.callbackToken), language: row.language || 'auto' };
-    const outcome = await deps.ml.processVideo(body, { signal: shutdown.signal });
+    const outcome = await deps.ml.processVideo(body, { signal: shutdown.signal }).catch((err: unknown) => {
+      if (stopped) return undefined;
+      throw err;
+    });
     // Stopping: whatever happened, the lease stays and the job goes out again after it expires.
-    if (stopped) return;
+    if (stopped || !outcome) return;
     if (outcome.ok) {
       logger.info('job dispatched', { job_id: row.id, attempt: row.dispatchAttempts, ml_status: outcome.status });
       await finish(
