@@ -95,8 +95,10 @@ function buildSegments(video: VideoDigest): { duration: number; segments: Segmen
   const segments: Segment[] = [];
   let t = round(between(0.2, 1.2), 3);
   while (t < duration - 1) {
-    const end = Math.min(duration, t + between(2.5, 6));
-    // The first two segments have different speakers, so every transcript has two.
+    // The first segment leaves room for a second one, and the first two have different speakers,
+    // so every transcript has two speakers, however short the video.
+    const room = segments.length === 0 ? Math.max(0.5, (duration - 1 - t) / 2) : Number.POSITIVE_INFINITY;
+    const end = Math.min(duration, t + Math.min(between(2.5, 6), room));
     const speaker = segments.length < 2 ? segments.length : rand() < 0.5 ? 0 : 1;
     const words: Word[] = [];
     let w = t;
