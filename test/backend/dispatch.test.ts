@@ -18,7 +18,7 @@ describe('dispatch to the ML server', () => {
     try {
       const id = await newJob(t);
       await t.dispatcher.tick();
-      await vi.waitFor(async () => expect((await row(t, id)).status).toBe('processing'));
+      await vi.waitFor(async () => expect((await row(t, id)).status).toBe('processing'), { timeout: 10_000 });
       const call = t.mlCalls.find((c) => c.body.job_id === id)!;
       const { callbackToken } = await row(t, id);
       expect(call.body).toMatchObject({ language: 'auto', fastapi_base_url: `http://backend.test/api/ml-callback/${callbackToken}` });
@@ -35,7 +35,7 @@ describe('dispatch to the ML server', () => {
     try {
       const id = await newJob(t);
       await t.dispatcher.tick();
-      await vi.waitFor(() => expect(t.mlCalls).toHaveLength(1));
+      await vi.waitFor(() => expect(t.mlCalls).toHaveLength(1), { timeout: 10_000 });
       expect(Object.keys(t.mlCalls[0]!.body).sort()).toEqual(['job_id', 'video_url']);
       expect(t.mlCalls[0]!.body.job_id).toBe(id);
     } finally {
@@ -50,15 +50,15 @@ describe('dispatch to the ML server', () => {
       const id = await newJob(t);
       for (let i = 0; i < 3; i++) {
         await t.dispatcher.tick();
-        await vi.waitFor(() => expect(answers).toBe(i + 1));
-        await vi.waitFor(async () => expect((await row(t, id)).dispatchedAt === null || (await row(t, id)).status === 'processing').toBe(true));
+        await vi.waitFor(() => expect(answers).toBe(i + 1), { timeout: 10_000 });
+        await vi.waitFor(async () => expect((await row(t, id)).dispatchedAt === null || (await row(t, id)).status === 'processing').toBe(true), { timeout: 10_000 });
         const r = await row(t, id);
         if (r.status === 'pending') {
           expect(r.nextDispatchAt!.getTime()).toBeGreaterThan(Date.now() + 2_000);
           await dueNow(t, id);
         }
       }
-      await vi.waitFor(async () => expect((await row(t, id)).status).toBe('processing'));
+      await vi.waitFor(async () => expect((await row(t, id)).status).toBe('processing'), { timeout: 10_000 });
       expect((await row(t, id)).dispatchAttempts).toBe(3);
     } finally {
       await t.close();
@@ -70,7 +70,7 @@ describe('dispatch to the ML server', () => {
     try {
       const id = await newJob(t);
       await t.dispatcher.tick();
-      await vi.waitFor(async () => expect((await row(t, id)).status).toBe('failed'));
+      await vi.waitFor(async () => expect((await row(t, id)).status).toBe('failed'), { timeout: 10_000 });
       const status = await t.client.GET('/api/upload-video/status/{job_id}', { params: { path: { job_id: id } } });
       expect(status.data).toMatchObject({ status: 'failed', error_code: 'INVALID_REQUEST', error_message: 'video_url is required' });
     } finally {
@@ -83,10 +83,10 @@ describe('dispatch to the ML server', () => {
     try {
       const id = await newJob(t);
       await t.dispatcher.tick();
-      await vi.waitFor(async () => expect((await row(t, id)).dispatchedAt).toBeNull());
+      await vi.waitFor(async () => expect((await row(t, id)).dispatchedAt).toBeNull(), { timeout: 10_000 });
       await dueNow(t, id);
       await t.dispatcher.tick();
-      await vi.waitFor(async () => expect((await row(t, id)).status).toBe('failed'));
+      await vi.waitFor(async () => expect((await row(t, id)).status).toBe('failed'), { timeout: 10_000 });
       expect(await row(t, id)).toMatchObject({ errorCode: 'ML_SERVER_UNAVAILABLE', failedBy: 'backend', dispatchAttempts: 2 });
     } finally {
       await t.close();
@@ -99,7 +99,7 @@ describe('dispatch to the ML server', () => {
       const ids: string[] = [];
       for (let i = 0; i < 4; i++) ids.push(await newJob(t));
       await t.dispatcher.tick();
-      await vi.waitFor(() => expect(t.mlCalls).toHaveLength(2));
+      await vi.waitFor(() => expect(t.mlCalls).toHaveLength(2), { timeout: 10_000 });
       await t.dispatcher.tick();
       await new Promise((r) => setTimeout(r, 200));
       expect(t.mlCalls.map((c) => c.body.job_id)).toEqual(ids.slice(0, 2));
@@ -110,7 +110,7 @@ describe('dispatch to the ML server', () => {
         body: JSON.stringify({ job_id: ids[0], status: 'completed', progress: 100, message: null, result: { segments: [] }, error_message: null, error_code: null }),
       });
       await t.dispatcher.tick();
-      await vi.waitFor(() => expect(t.mlCalls.map((c) => c.body.job_id)).toEqual(ids.slice(0, 3)));
+      await vi.waitFor(() => expect(t.mlCalls.map((c) => c.body.job_id)).toEqual(ids.slice(0, 3)), { timeout: 10_000 });
       expect((await row(t, ids[3]!)).status).toBe('pending');
     } finally {
       await t.close();
@@ -122,7 +122,7 @@ describe('dispatch to the ML server', () => {
     try {
       const id = await newJob(t);
       await t.dispatcher.tick();
-      await vi.waitFor(async () => expect((await row(t, id)).status).toBe('processing'));
+      await vi.waitFor(async () => expect((await row(t, id)).status).toBe('processing'), { timeout: 10_000 });
       await t.database.db.update(jobs).set({ lastHeardAt: sql`now() - interval '2 minutes'` }).where(eq(jobs.id, id));
       const counts = await Promise.all([t.dispatcher.watchdog(), t.dispatcher.watchdog()]);
       expect(counts.reduce((a, b) => a + b, 0)).toBe(1);
@@ -137,7 +137,7 @@ describe('dispatch to the ML server', () => {
     try {
       const id = await newJob(t);
       await t.dispatcher.tick();
-      await vi.waitFor(async () => expect((await row(t, id)).status).toBe('processing'));
+      await vi.waitFor(async () => expect((await row(t, id)).status).toBe('processing'), { timeout: 10_000 });
       await t.database.db.update(jobs).set({ dispatchedAt: sql`now() - interval '2 minutes'`, lastHeardAt: sql`now()` }).where(eq(jobs.id, id));
       expect(await t.dispatcher.watchdog()).toBe(1);
       expect(await row(t, id)).toMatchObject({ status: 'failed', errorCode: 'PROCESSING_TIMEOUT', errorMessage: 'Processing took longer than 60 seconds.' });

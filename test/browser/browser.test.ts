@@ -43,7 +43,8 @@ beforeAll(async () => {
   apiBase = `http://127.0.0.1:${apiPort}`;
   // A different origin from the API's (localhost vs 127.0.0.1), so every call is cross-origin.
   pageBase = `http://localhost:${pagePort}`;
-  t = await createTestApp({ FASTAPI_BASE_URL: apiBase, CORS_ORIGINS: pageBase }, mlAnswer);
+  // Its dispatcher runs: a database of its own, so it never sees other files' jobs.
+  t = await createTestApp({ FASTAPI_BASE_URL: apiBase, CORS_ORIGINS: pageBase }, mlAnswer, { isolatedDatabase: true });
   backend = serve({ fetch: t.app.fetch, port: apiPort, hostname: '127.0.0.1' });
   t.dispatcher.start(100);
 

@@ -125,9 +125,9 @@ describe('backend and a real-like ML server, as processes', () => {
         method: 'POST', headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ job_id: id, status: 'processing', progress: null, message: null, result: null, error_message: null, error_code: null, ...body }),
       });
-    await vi.waitFor(() => expect(seen.length).toBeGreaterThanOrEqual(1));
+    await vi.waitFor(() => expect(seen.length).toBeGreaterThanOrEqual(1), { timeout: 10_000 });
     expect((await send({ progress: 30 })).status).toBe(200);
-    await vi.waitFor(() => expect(seen.at(-1)?.progress).toBe(30));
+    await vi.waitFor(() => expect(seen.at(-1)?.progress).toBe(30), { timeout: 10_000 });
     expect((await send({ status: 'completed', progress: 100, result: { segments: [] } })).status).toBe(200);
     await reading; // the stream ends by itself after the terminal event
     expect(seen.at(-1)).toMatchObject({ status: 'completed', progress: 100 });

@@ -145,7 +145,7 @@ describe('@ecg/sdk tarball', () => {
       const cb = createCallbackClient({ baseUrl: String(body.fastapi_base_url) });
       setTimeout(() => void cb.progress(String(body.job_id), 40, 'Identifying speakers').then(() => cb.completed(String(body.job_id), sampleResult)), 50);
       return Response.json({ job_id: body.job_id, status: 'processing' });
-    });
+    }, { isolatedDatabase: true }); // its dispatcher runs: it must not see other files' jobs
     const server = serve({ fetch: t.app.fetch, port, hostname: '127.0.0.1' });
     t.dispatcher.start(100);
     try {
