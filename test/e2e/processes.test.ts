@@ -2,27 +2,33 @@
  * The service as separate processes over real HTTP: the backend (`server/main.ts`), a fake ML server
  * that behaves like the real one, a real Postgres. Restarts, SIGKILL, an ML outage, two backends.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import postgres from 'postgres';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { runMigrations } from '../../server/db/migrate.js';
 import { scratchDatabase, type ScratchDatabase } from '../support/db.js';
 import { freePort, startBackend, startFakeMl, type Proc } from '../support/process.js';
 
+// Each test has a database and processes of its own: a backend left from another test would
+// otherwise claim this test's jobs and send them to its own ML server.
 let db: ScratchDatabase;
 let dataDir: string;
-const procs: Proc[] = [];
+let procs: Proc[] = [];
 const track = (p: Proc) => (procs.push(p), p);
 
-beforeAll(async () => {
+beforeEach(async () => {
   db = await scratchDatabase('ecg_e2e');
   await runMigrations(db.url);
-  const { mkdtemp } = await import('node:fs/promises');
-  dataDir = await mkdtemp(`${(await import('node:os')).tmpdir()}/ecg-e2e-`);
+  dataDir = await mkdtemp(join(tmpdir(), 'ecg-e2e-'));
 }, 120_000);
-afterAll(async () => {
+afterEach(async () => {
   await Promise.all(procs.map((p) => p.kill('SIGKILL')));
+  procs = [];
   await db?.drop();
-});
+  await rm(dataDir, { recursive: true, force: true });
+}, 60_000);
 
 async function json<T>(res: Promise<Response>): Promise<T> {
   const r = await res;
