@@ -18,7 +18,8 @@ export default defineConfig({
     globalSetup: ['test/support/global-setup.ts'],
     // Prints which documented responses the run exercised and fails the run on a spec violation
     // or an uncovered response (test/contract/coverage.ts).
-    reporters: ['default', './test/contract/coverage.ts'],
+    // The JSON report gives scripts/test.sh the totals for its closing line.
+    reporters: ['default', './test/contract/coverage.ts', ['json', { outputFile: '.tmp/vitest-results.json' }]],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // Type tests (`*.test-d.ts`, expectTypeOf / @ts-expect-error) are checked by tsc, not run.
