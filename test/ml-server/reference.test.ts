@@ -8,6 +8,8 @@ import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { Hono } from 'hono';
 import { Webhook } from 'standardwebhooks';
+import { dereference } from '../../scripts/spec.js';
+import { schemaProblems } from '../support/contract.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   startReferenceMlServer,
@@ -93,13 +95,19 @@ async function startMl(behaviour: Behaviour = {}, extra: Partial<ReferenceMlServ
 
 const videoUrl = (name = 'talk.mp4') => `${receiver.url}/bucket/videos/${name}?X-Amz-Expires=3600&${SIGNATURE}`;
 
+/** Every process-video answer the reference server gave, with the version of the request. */
+const answers: Array<{ version: 'v1.0' | 'v1.1'; status: number; body: unknown }> = [];
+
 async function processVideo(ml: ReferenceMlServer, body: unknown) {
   const res = await fetch(`${ml.url}/api/upload-video/process-video`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json' },
     body: JSON.stringify(body),
   });
-  return { status: res.status, body: (await res.json()) as Record<string, any> };
+  const answer = { status: res.status, body: (await res.json()) as Record<string, any> };
+  const v11 = typeof body === 'object' && body !== null && 'fastapi_base_url' in body;
+  answers.push({ version: v11 ? 'v1.1' : 'v1.0', ...answer });
+  return answer;
 }
 
 /** Starts a v1.1 job with a per-job token path in `fastapi_base_url` and waits until it has ended. */
@@ -277,5 +285,31 @@ describe('reference ML server', () => {
     await ml.jobs.get(failed)?.done;
     expect(lines.length).toBeGreaterThan(3);
     expect(lines.filter((l) => l.includes('X-Amz') || l.includes('tok-') || l.includes('?'))).toEqual([]);
+  });
+
+  // Runs last (tests in a file run in order): everything the reference server sent and answered above.
+  it('sent only callbacks, and gave only process-video answers, that the ML server spec of their version allows', () => {
+    const problems: string[] = [];
+    for (const version of ['v1.0', 'v1.1'] as const) {
+      const spec = dereference(version, 'ml-server');
+      const op = spec.paths['/api/upload-video/process-video'].post;
+      const [callbackUrl] = Object.keys(op.callbacks.mlCallback);
+      const callbackSchema = op.callbacks.mlCallback[callbackUrl!].post.requestBody.content['application/json'].schema;
+      const legacy = version === 'v1.0';
+      const sent = receiver.received.filter((r) => r.path.endsWith(legacy ? '/api/v1/ml/ml-results' : '/api/upload-video/result'));
+      for (const r of sent) problems.push(...schemaProblems(callbackSchema, r.body, `${version} callback ${r.body.status}`));
+      for (const a of answers.filter((x) => x.version === version)) {
+        const documented = op.responses[String(a.status)];
+        if (!documented) {
+          problems.push(`${version} process-video answered ${a.status}, which the spec does not document`);
+          continue;
+        }
+        const schema = documented.content?.['application/json']?.schema;
+        if (schema) problems.push(...schemaProblems(schema, a.body, `${version} process-video ${a.status}`));
+      }
+      expect(sent.length, `${version} callbacks seen`).toBeGreaterThan(0);
+    }
+    expect(answers.length).toBeGreaterThan(10);
+    expect(problems).toEqual([]);
   });
 });
