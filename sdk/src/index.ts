@@ -339,6 +339,8 @@ async function call<D>(pending: Promise<{ data?: D; error?: unknown; response: R
     answer = await pending;
   } catch (err) {
     if (err instanceof EcgApiError || isAbortLike(err)) throw err;
+    // A JSON answer that does not parse is a broken answer, not a broken connection.
+    if (err instanceof SyntaxError) throw new EcgApiError({ status: 0, code: 'INVALID_RESPONSE', message: `The answer is not valid JSON: ${err.message}`, cause: err });
     throw new EcgApiError({ status: 0, code: 'NETWORK_ERROR', message: err instanceof Error ? err.message : String(err), cause: err });
   }
   const { data, error, response } = answer;

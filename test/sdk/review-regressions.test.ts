@@ -80,3 +80,12 @@ describe('callback signatures with a plain secret', () => {
     }
   });
 });
+
+describe('a 2xx answer whose JSON does not parse', () => {
+  it('is reported as INVALID_RESPONSE, not as a network error', async () => {
+    const app = new Hono();
+    app.get('/api/upload-video/status/:id', () => new Response('{"job_id": ', { status: 200, headers: { 'content-type': 'application/json' } }));
+    const ecg = createBackendClient({ baseUrl: 'http://backend.test', fetch: appFetch(app) });
+    await expect(ecg.getStatus(JOB)).rejects.toMatchObject({ code: 'INVALID_RESPONSE' });
+  });
+});
