@@ -11,7 +11,7 @@ import { Hono } from 'hono';
 import type { Context } from 'hono';
 import { routePath } from 'hono/route';
 import { ApiError } from '../errors.js';
-import { assertExpiresIn, assertPresignUpload, assertSafeKey, decodeKeyPath, encodeKey, isSafeKey } from './keys.js';
+import { assertExpiresIn, assertPresignUpload, assertSafeKey, decodeKeyPath, encodeKey, isSafeKey, parseUrlWithoutCredentials } from './keys.js';
 import type { ObjectInfo, PresignedUpload, PresignUploadOptions, Storage } from './types.js';
 
 /**
@@ -151,13 +151,8 @@ export function createEmbeddedStorage(options: EmbeddedStorageOptions): Embedded
     },
 
     keyFromUrl(input: string): string | null {
-      let url: URL;
-      try {
-        url = new URL(input);
-      } catch {
-        return null;
-      }
-      if (url.origin !== base.origin || url.username !== '' || url.password !== '') return null;
+      const url = parseUrlWithoutCredentials(input);
+      if (!url || url.origin !== base.origin) return null;
       const prefix = `${basePath}/storage/`;
       if (!url.pathname.startsWith(prefix)) return null;
       return decodeKeyPath(url.pathname.slice(prefix.length));

@@ -45,3 +45,14 @@ export function assertPresignUpload(key: string, opts: { contentType: string; ma
   if (!opts.contentType) throw new TypeError('presignUpload: contentType must be a non-empty string');
   if (!Number.isSafeInteger(opts.maxBytes) || opts.maxBytes < 0) throw new RangeError('presignUpload: maxBytes must be a non-negative integer');
 }
+
+/** `input` as a URL, or null when it does not parse or carries a username or password. */
+export function parseUrlWithoutCredentials(input: string): URL | null {
+  let url: URL;
+  try {
+    url = new URL(input);
+  } catch {
+    return null;
+  }
+  return url.username === '' && url.password === '' ? url : null;
+}

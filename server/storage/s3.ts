@@ -1,7 +1,7 @@
 import { GetObjectCommand, HeadBucketCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { S3ClientConfig } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { assertExpiresIn, assertPresignUpload, assertSafeKey, isSafeKey } from './keys.js';
+import { assertExpiresIn, assertPresignUpload, assertSafeKey, isSafeKey, parseUrlWithoutCredentials } from './keys.js';
 import type { ObjectInfo, PresignedUpload, PresignUploadOptions, Storage } from './types.js';
 
 export interface S3StorageOptions {
@@ -115,13 +115,8 @@ export function createS3Storage(options: S3StorageOptions): S3Storage {
     },
 
     keyFromUrl(input: string): string | null {
-      let url: URL;
-      try {
-        url = new URL(input);
-      } catch {
-        return null;
-      }
-      if (url.username !== '' || url.password !== '') return null;
+      const url = parseUrlWithoutCredentials(input);
+      if (!url) return null;
       for (const p of patterns) {
         if (!p.protocols.includes(url.protocol) || url.host !== p.host || !url.pathname.startsWith(p.prefix)) continue;
         let key: string;
