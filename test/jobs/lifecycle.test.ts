@@ -5,7 +5,9 @@ const base: JobSnapshot = { status: 'pending', progress: 0, message: null, faile
 
 /** Every state a job can be in, as the lifecycle tells them apart. */
 const STATES = {
-  pending: base,
+  // Dispatch outcomes always follow a claim, so both pending states have made an attempt; the lease
+  // itself (dispatched_at, next_dispatch_at) is the store's to query, not a state the decisions read.
+  pending: { ...base, dispatchAttempts: 1 },
   'pending, leased to a dispatch in flight': { ...base, dispatchAttempts: 1 },
   processing: { ...base, status: 'processing', progress: 40, message: 'Detecting speech', dispatchAttempts: 1 },
   completed: { ...base, status: 'completed', progress: 100, message: 'Completed', dispatchAttempts: 1 },
@@ -171,7 +173,7 @@ describe('what each transition writes', () => {
     expect(progressOf(10)).toEqual([40, 'Identifying speakers']);
     expect(progressOf(null)).toEqual([40, 'Identifying speakers']);
     expect(progressOf(250)).toEqual([100, 'Finalising']);
-    expect(progressOf(62.6)).toEqual([63, 'Identifying speakers']);
+    expect(progressOf(62.6)).toEqual([63, 'Transcribing']);
     const own = decide(at40, { type: 'callback', auth: 'hmac', report: report({ progress: 70, message: 'Transcribing chunk 3' }) });
     expect(own).toMatchObject({ patch: { message: 'Transcribing chunk 3', lastHeardAt: NOW, nextDispatchAt: null } });
   });
