@@ -4,6 +4,11 @@
  * row and `pg_notify('job_changed', id)` in one transaction, so open event streams on every backend
  * process see each change at once. Handlers, the dispatcher and the watchdog call only this module;
  * test/jobs/single-writer.test.ts keeps it that way.
+ *
+ * Each transition is today a row lock, a decision in JavaScript and the writes. Every guard of the
+ * lifecycle is a check of the row's status (and, for callbacks, `failed_by`), so a transition can
+ * become one statement here without moving a rule elsewhere: an `UPDATE ... WHERE status = ...
+ * RETURNING` feeding the `job_events` insert and `pg_notify` in a CTE.
  */
 import { and, count, desc, eq, sql, type SQL } from 'drizzle-orm';
 import { jobEvents, jobs, webhookDeliveries, type JobRow } from '../../drizzle/schema.js';
@@ -51,9 +56,10 @@ export type Transition = { job: LockedJob; decision: Decision } | { job: undefin
 const time = (t: DbTime): SQL => (t.plusMs === 0 ? sql`now()` : sql`now() + ${`${t.plusMs} milliseconds`}::interval`);
 const timeOrNull = (t: DbTime | null | undefined): SQL | null | undefined => (t === undefined ? undefined : t === null ? null : time(t));
 
+/** A patch as Drizzle's `set`: times become the database's `now()`; absent (undefined) columns are left out by Drizzle. */
 function columns(patch: JobPatch, visible: boolean) {
   const { dispatchedAt, nextDispatchAt, lastHeardAt, completedAt, ...plain } = patch;
-  const set = {
+  return {
     ...plain,
     dispatchedAt: timeOrNull(dispatchedAt),
     nextDispatchAt: timeOrNull(nextDispatchAt),
@@ -62,7 +68,6 @@ function columns(patch: JobPatch, visible: boolean) {
     // Drizzle bumps version and updated_at on every update that does not set them (drizzle/schema.ts).
     ...(visible ? {} : { version: sql`${jobs.version}`, updatedAt: sql`${jobs.updatedAt}` }),
   };
-  return Object.fromEntries(Object.entries(set).filter(([, v]) => v !== undefined)) as typeof set;
 }
 
 async function record(tx: Tx, jobId: string, event: JobEvent): Promise<void> {
