@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { createBackendClient } from '../../sdk/src/index.js';
 import { createMlServerClient } from '../../sdk/src/ml-client.js';
 import { createCallbackClient } from '../../sdk/src/ml-server.js';
-import { webhookVerifier } from '../../server/routes/callbacks.routes.js';
+import { webhookVerifier } from '../../server/http/callback-auth.js';
 import { appFetch, eventStream, jobStatus, listen, sse } from './helpers.js';
 
 const JOB = '550e8400-e29b-41d4-a716-446655440000';
