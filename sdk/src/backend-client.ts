@@ -6,7 +6,8 @@
 import createClient from 'openapi-fetch';
 import { call, expectJson } from './call.js';
 import type { paths } from './generated/v1.1/backend.js';
-import { trimBase } from './internal.js';
+import { randomId, trimBase } from './internal.js';
+import { describedFetch, retryingFetch, type RetryOptions } from './transport.js';
 import type {
   BackendApi,
   CancelJobResponse,
@@ -39,6 +40,15 @@ export interface BackendClientOptions {
    * uploads use it even in browsers (no `XMLHttpRequest`, so progress is reported at the end).
    */
   fetch?: FetchLike;
+  /**
+   * Retrying of the calls that are safe to repeat, or `false` for none. Retried (on network
+   * errors, 429 and 5xx): `getStatus`, `cancel`, `requestProcess` (it always sends an
+   * `Idempotency-Key`, so a repeat returns the same job), and through `api` every GET, a cancel,
+   * and any request carrying an `Idempotency-Key`. Never retried here: the `generate-url` call and
+   * the storage PUT of `uploadVideo`, and event streams; `waitForJob` has retry rules of its own
+   * ({@link WaitForJobOptions}). Default `{ maxAttempts: 3, baseDelayMs: 500, maxDelayMs: 10000 }`.
+   */
+  retry?: RetryOptions | false;
 }
 
 /**
@@ -55,7 +65,10 @@ export interface RequestProcessInput {
   fileKey: string;
   /** Spoken language code, or `auto` (the default). */
   language?: string;
-  /** Repeating a request with the same key returns the same job. */
+  /**
+   * Repeating a request with the same key returns the same job (`openapi/v1.1/backend.yaml`,
+   * requestProcess). Default: a fresh random key per call, kept across its retries.
+   */
   idempotencyKey?: string;
   signal?: AbortSignal;
 }
@@ -91,22 +104,27 @@ export interface ProcessVideoOptions extends Omit<UploadOptions, 'onProgress'>, 
  * ```
  */
 export interface BackendClient {
-  /** The openapi-fetch client, typed by the v1.1 contract; the token is sent on every call. */
+  /**
+   * The openapi-fetch client, typed by the v1.1 contract; the token is sent on every call. Its GETs,
+   * cancels and requests with an `Idempotency-Key` are retried ({@link BackendClientOptions.retry});
+   * a request that gets no answer throws an {@link EcgApiError} `NETWORK_ERROR`.
+   */
   readonly api: BackendApi;
   /**
    * Asks for an upload URL, PUTs the bytes there with the signed headers (never `Authorization`),
-   * and resolves with the file key. Only an HTTP 200 from storage counts as success.
+   * and resolves with the file key. Only an HTTP 200 from storage counts as success. Not retried.
    */
   uploadVideo(source: UploadSource, options?: UploadOptions): Promise<string>;
-  /** Creates a job for an uploaded file. */
+  /** Creates a job for an uploaded file. Retried, with one `Idempotency-Key` for all attempts. */
   requestProcess(input: RequestProcessInput): Promise<RequestProcessResponse>;
-  /** The job's current status. */
+  /** The job's current status. Retried. */
   getStatus(jobId: string, options?: { signal?: AbortSignal }): Promise<JobStatusResponse>;
-  /** Cancels a pending or processing job. */
+  /** Cancels a pending or processing job. Retried (cancelling twice answers the same). */
   cancel(jobId: string, options?: { signal?: AbortSignal }): Promise<CancelJobResponse>;
   /**
    * Follows a job until it is `completed`, `failed` or `cancelled` (Server-Sent Events, else polling
-   * with `If-None-Match`), retrying transient errors with exponential backoff. Rejects with an
+   * with `If-None-Match`), retrying transient errors with exponential backoff (`maxRetries`
+   * consecutive ones, each reported to `onRetry`), for at most `maxWaitMs`. Rejects with an
    * {@link EcgApiError} on a non-transient error (`JOB_NOT_FOUND` for 404).
    */
   waitForJob(jobId: string, options?: WaitForJobOptions): Promise<TerminalJobStatus>;
@@ -131,7 +149,8 @@ export interface BackendClient {
 export function createBackendClient(options: BackendClientOptions): BackendClient {
   const customFetch = options.fetch;
   const fetchImpl: FetchLike = customFetch ?? ((req) => globalThis.fetch(req));
-  const api = createClient<paths>({ baseUrl: trimBase(options.baseUrl), fetch: fetchImpl });
+  const send = describedFetch(fetchImpl);
+  const api = createClient<paths>({ baseUrl: trimBase(options.baseUrl), fetch: options.retry === false ? send : retryingFetch(send, options.retry ?? {}) });
   const { token } = options;
   if (token !== undefined) {
     api.use({
@@ -168,7 +187,7 @@ export function createBackendClient(options: BackendClientOptions): BackendClien
     return call(
       api.POST('/api/upload-video/request-process', {
         body: { fileKey: input.fileKey, language: input.language ?? 'auto' },
-        params: { header: input.idempotencyKey ? { 'Idempotency-Key': input.idempotencyKey } : {} },
+        params: { header: { 'Idempotency-Key': input.idempotencyKey ?? randomId() } },
         signal: input.signal ?? null,
         middleware: [expectJson],
       }),
@@ -202,7 +221,7 @@ export function createBackendClient(options: BackendClientOptions): BackendClien
       ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
       ...(signal ? { signal } : {}),
     });
-    return waitForJob(api, job.job_id, { ...wait, ...(onProgress ? { onProgress } : {}), ...(signal ? { signal } : {}) });
+    return waitForJob(api, send, job.job_id, { ...wait, ...(onProgress ? { onProgress } : {}), ...(signal ? { signal } : {}) });
   }
 
   return {
@@ -211,7 +230,7 @@ export function createBackendClient(options: BackendClientOptions): BackendClien
     requestProcess,
     getStatus,
     cancel,
-    waitForJob: (jobId, opts) => waitForJob(api, jobId, opts),
+    waitForJob: (jobId, opts) => waitForJob(api, send, jobId, opts),
     processVideo,
   };
 }

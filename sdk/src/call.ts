@@ -4,20 +4,28 @@
  * @module
  */
 import type { Middleware } from 'openapi-fetch';
-import { EcgApiError, errorFromResponse } from './errors.js';
+import { EcgApiError, errorFromResponse, readPayload, redactUrl } from './errors.js';
 import { isAbortLike, isTransientStatus } from './internal.js';
 
-/** @internal A per-request middleware: a success that is not JSON is an error, not a crash in JSON.parse. */
+/**
+ * @internal A per-request middleware: an error answer becomes an {@link EcgApiError} naming the
+ * request, and a success that is not JSON is an error too, not a crash in JSON.parse. (A 304 is
+ * left to the poller.)
+ */
 export const expectJson: Middleware = {
-  onResponse({ response }) {
-    if (!response.ok || response.status === 204) return undefined;
+  async onResponse({ request, response }) {
+    if (response.status === 304 || response.status === 204) return undefined;
+    if (!response.ok) throw errorFromResponse(response, await readPayload(response), request);
     const type = response.headers.get('Content-Type') ?? '';
     if (/[/+]json\b/i.test(type)) return undefined;
     void response.body?.cancel().catch(() => {});
     throw new EcgApiError({
       status: response.status,
       code: 'INVALID_RESPONSE',
-      message: `Expected a JSON answer, got ${type || 'no content type'} (HTTP ${response.status}).`,
+      message: `Expected a JSON answer to ${request.method} ${redactUrl(request.url)}, got ${type || 'no content type'} (HTTP ${response.status}).`,
+      requestId: response.headers.get('X-Request-Id') ?? undefined,
+      method: request.method,
+      url: redactUrl(request.url),
     });
   },
 };

@@ -9,7 +9,7 @@ import { EcgApiError } from './errors.js';
 import { abortReason, sleep } from './internal.js';
 import { isTransient } from './call.js';
 import { readSse } from './sse.js';
-import type { BackendApi, JobStatus, JobStatusResponse, TerminalJobStatus } from './types.js';
+import type { BackendApi, FetchLike, JobStatus, JobStatusResponse, TerminalJobStatus } from './types.js';
 
 const TERMINAL: readonly JobStatus[] = ['completed', 'failed', 'cancelled'];
 
@@ -33,6 +33,8 @@ function parseStatus(json: string): JobStatusResponse | undefined {
 
 /** @internal What {@link followEvents} needs besides the client and the job. */
 export interface FollowOptions {
+  /** The fetch without the client's retries (reconnecting is decided here). */
+  fetch: FetchLike;
   signal: AbortSignal | undefined;
   /** Base of the pause before a reconnect (at most one second). */
   intervalMs: number;
@@ -66,6 +68,7 @@ export async function followEvents(api: BackendApi, jobId: string, o: FollowOpti
         parseAs: 'stream',
         headers: { Accept: 'text/event-stream' },
         signal: controller.signal,
+        fetch: o.fetch,
       });
       if (!response.ok || !stream || !/text\/event-stream/i.test(response.headers.get('Content-Type') ?? '')) {
         await stream?.cancel().catch(() => {});

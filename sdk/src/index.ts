@@ -32,5 +32,6 @@ export type {
 export type { UploadSource } from './upload-source.js';
 export type { UploadOptions, UploadProgress } from './upload.js';
 export type { WaitForJobOptions } from './wait.js';
+export type { RetryInfo, RetryOptions } from './transport.js';
 export { createBackendClient } from './backend-client.js';
 export type { BackendClient, BackendClientOptions, ProcessVideoOptions, RequestProcessInput } from './backend-client.js';

@@ -3,8 +3,9 @@
  * `docs/storage.md`), with progress (XMLHttpRequest in browsers, a counted stream elsewhere).
  * @module
  */
-import { EcgApiError } from './errors.js';
+import { EcgApiError, redactUrl } from './errors.js';
 import { abortReason, isAbortLike } from './internal.js';
+import { networkError } from './transport.js';
 import type { FetchLike, GenerateUploadUrlResponse } from './types.js';
 import { nodeVersion, type Prepared } from './upload-source.js';
 
@@ -61,12 +62,14 @@ function progressReporter(total: number, onProgress: ((p: UploadProgress) => voi
   };
 }
 
-function uploadError(status: number): EcgApiError {
-  return new EcgApiError({ status, code: 'UPLOAD_FAILED', message: `The upload failed: storage answered HTTP ${status}.` });
+function uploadError({ url, method }: UploadTarget, status: number): EcgApiError {
+  const where = redactUrl(url);
+  return new EcgApiError({ status, code: 'UPLOAD_FAILED', message: `The upload failed: storage answered HTTP ${status} to ${method} ${where}.`, method, url: where });
 }
 
 /** Browsers: XMLHttpRequest, for real upload progress. */
-function putWithXhr({ url, method, headers }: UploadTarget, body: Blob, report: Report, signal?: AbortSignal) {
+function putWithXhr(target: UploadTarget, body: Blob, report: Report, signal?: AbortSignal) {
+  const { url, method, headers } = target;
   return new Promise<void>((resolve, reject) => {
     if (signal?.aborted) return reject(abortReason(signal));
     const xhr = new XMLHttpRequest();
@@ -77,11 +80,13 @@ function putWithXhr({ url, method, headers }: UploadTarget, body: Blob, report: 
     xhr.onload = () => {
       signal?.removeEventListener('abort', onAbort);
       if (xhr.status === 200) resolve();
-      else reject(uploadError(xhr.status));
+      else reject(uploadError(target, xhr.status));
     };
     xhr.onerror = () => {
       signal?.removeEventListener('abort', onAbort);
-      reject(new EcgApiError({ status: 0, code: 'NETWORK_ERROR', message: 'The upload failed: network error.' }));
+      // XMLHttpRequest says nothing more: a refused connection and a CORS refusal look the same.
+      const where = redactUrl(url);
+      reject(new EcgApiError({ status: 0, code: 'NETWORK_ERROR', message: `The upload failed: ${method} ${where} got no answer (network error or CORS).`, method, url: where }));
     };
     xhr.onabort = () => reject(signal ? abortReason(signal) : new DOMException('The upload was aborted', 'AbortError'));
     signal?.addEventListener('abort', onAbort, { once: true });
@@ -89,7 +94,8 @@ function putWithXhr({ url, method, headers }: UploadTarget, body: Blob, report: 
   });
 }
 
-async function putWithFetch(fetchImpl: FetchLike, { url, method, headers }: UploadTarget, prepared: Prepared, report: Report | undefined, signal?: AbortSignal) {
+async function putWithFetch(fetchImpl: FetchLike, target: UploadTarget, prepared: Prepared, report: Report | undefined, signal?: AbortSignal) {
+  const { url, method, headers } = target;
   let body: BodyInit;
   const init: RequestInit & { duplex?: 'half' } = { method, headers, signal: signal ?? null };
   // Stream (and count) the bytes where runtimes support streamed request bodies (Node), or when the
@@ -115,15 +121,16 @@ async function putWithFetch(fetchImpl: FetchLike, { url, method, headers }: Uplo
     init.duplex = 'half';
   }
   init.body = body;
+  const request = new Request(url, init);
   let response: Response;
   try {
-    response = await fetchImpl(new Request(url, init));
+    response = await fetchImpl(request);
   } catch (err) {
     if (isAbortLike(err) || signal?.aborted) throw signal?.aborted ? abortReason(signal) : err;
-    throw new EcgApiError({ status: 0, code: 'NETWORK_ERROR', message: `The upload failed: ${err instanceof Error ? err.message : String(err)}`, cause: err });
+    throw networkError(request, err);
   }
   await response.body?.cancel().catch(() => {});
-  if (response.status !== 200) throw uploadError(response.status);
+  if (response.status !== 200) throw uploadError(target, response.status);
 }
 
 

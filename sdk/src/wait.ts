@@ -7,7 +7,8 @@ import { EcgApiError, errorFromResponse } from './errors.js';
 import { CallerError, followEvents, isTerminal } from './follow.js';
 import { expectJson, isTransient } from './call.js';
 import { abortReason, backoffDelay, isAbortLike, sleep } from './internal.js';
-import type { BackendApi, JobStatusResponse, TerminalJobStatus } from './types.js';
+import type { RetryInfo } from './transport.js';
+import type { BackendApi, FetchLike, JobStatusResponse, TerminalJobStatus } from './types.js';
 
 /**
  * Options of {@link BackendClient.waitForJob}.
@@ -29,15 +30,60 @@ export interface WaitForJobOptions {
   maxBackoffMs?: number;
   /** Consecutive transient errors tolerated before giving up (rejecting with the last one). Default 10. */
   maxRetries?: number;
+  /**
+   * Called before each wait after a transient error while polling (network, 5xx, 429, a broken
+   * answer), with the count of consecutive failures, the wait, and the error. An error it throws
+   * ends the wait with that error.
+   */
+  onRetry?: (info: RetryInfo) => void;
+  /**
+   * The longest the whole wait may take; then it rejects with an {@link EcgApiError} of code
+   * `TIMEOUT` naming the last status seen. Default: no limit.
+   */
+  maxWaitMs?: number;
   /** Try Server-Sent Events first. Default true. */
   sse?: boolean;
   /** An event stream silent for this long (the backend sends keep-alives) is dropped. Default 60000. */
   sseIdleTimeoutMs?: number;
 }
 
-/** @internal The implementation of {@link BackendClient.waitForJob}. */
-export async function waitForJob(api: BackendApi, jobId: string, opts: WaitForJobOptions = {}): Promise<TerminalJobStatus> {
-  const { signal, onProgress } = opts;
+/**
+ * @internal The implementation of {@link BackendClient.waitForJob}. `send` is the fetch without the
+ * client's retries: following and polling retry by their own rules.
+ */
+export async function waitForJob(api: BackendApi, send: FetchLike, jobId: string, opts: WaitForJobOptions = {}): Promise<TerminalJobStatus> {
+  const { maxWaitMs } = opts;
+  let last: JobStatusResponse | undefined;
+  const seen = (s: JobStatusResponse) => {
+    last = s;
+    opts.onProgress?.(s);
+  };
+  if (maxWaitMs === undefined) return follow(api, send, jobId, opts, opts.signal, seen);
+  const controller = new AbortController();
+  const outer = opts.signal;
+  const onAbort = () => controller.abort(outer ? abortReason(outer) : undefined);
+  if (outer?.aborted) onAbort();
+  else outer?.addEventListener('abort', onAbort, { once: true });
+  const timer = setTimeout(() => {
+    const state = last ? `${last.status}, ${last.progress}%` : 'no status received';
+    controller.abort(new EcgApiError({ status: 0, code: 'TIMEOUT', message: `Job ${jobId} did not finish within ${maxWaitMs} ms (last seen: ${state}).` }));
+  }, maxWaitMs);
+  try {
+    return await follow(api, send, jobId, opts, controller.signal, seen);
+  } finally {
+    clearTimeout(timer);
+    outer?.removeEventListener('abort', onAbort);
+  }
+}
+
+async function follow(
+  api: BackendApi,
+  send: FetchLike,
+  jobId: string,
+  opts: WaitForJobOptions,
+  signal: AbortSignal | undefined,
+  onProgress: (s: JobStatusResponse) => void,
+): Promise<TerminalJobStatus> {
   const intervalMs = opts.intervalMs ?? 2000;
   const maxBackoffMs = opts.maxBackoffMs ?? 30_000;
   const maxRetries = opts.maxRetries ?? 10;
@@ -45,14 +91,14 @@ export async function waitForJob(api: BackendApi, jobId: string, opts: WaitForJo
   // for a transport failure (which would be retried).
   const emit = (s: JobStatusResponse) => {
     try {
-      onProgress?.(s);
+      onProgress(s);
     } catch (cause) {
       throw new CallerError(cause);
     }
   };
 
   if (opts.sse !== false) {
-    const viaEvents = await followEvents(api, jobId, { signal, intervalMs, idleMs: opts.sseIdleTimeoutMs ?? 60_000, emit });
+    const viaEvents = await followEvents(api, jobId, { fetch: send, signal, intervalMs, idleMs: opts.sseIdleTimeoutMs ?? 60_000, emit });
     if (viaEvents) return viaEvents;
   }
 
@@ -66,6 +112,7 @@ export async function waitForJob(api: BackendApi, jobId: string, opts: WaitForJo
         params: { path: { job_id: jobId }, header: etag ? { 'If-None-Match': etag } : {} },
         signal: signal ?? null,
         middleware: [expectJson],
+        fetch: send,
       });
       if (response.status === 304) {
         failures = 0;
@@ -87,6 +134,7 @@ export async function waitForJob(api: BackendApi, jobId: string, opts: WaitForJo
           : new EcgApiError({ status: 0, code: 'NETWORK_ERROR', message: caught instanceof Error ? caught.message : String(caught), cause: caught });
       if (!isTransient(err) || ++failures > maxRetries) throw err;
       delay = Math.max(backoffDelay(failures, intervalMs, maxBackoffMs), err.retryAfterMs ?? 0);
+      opts.onRetry?.({ attempt: failures, delayMs: delay, error: err });
     }
     await sleep(delay, signal);
   }

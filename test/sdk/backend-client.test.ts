@@ -12,15 +12,18 @@ afterEach(async () => {
 });
 
 describe('requestProcess, getStatus, cancel', () => {
-  it('sends fileKey and language (default auto) with the token and an Idempotency-Key', async () => {
+  it('sends fileKey and language (default auto) with the token and the caller\'s Idempotency-Key, or a fresh one', async () => {
     const { app, seen } = fakeBackend();
     const ecg = createBackendClient({ baseUrl: 'http://backend.test', token: async () => 'tok', fetch: appFetch(app) });
     const job = await ecg.requestProcess({ fileKey: KEY, idempotencyKey: 'k1' });
     expect(job.job_id).toBe(JOB);
     expect(seen.process[0]).toEqual({ body: { fileKey: KEY, language: 'auto' }, auth: 'Bearer tok', idem: 'k1' });
     await ecg.requestProcess({ fileKey: KEY, language: 'ko' });
+    await ecg.requestProcess({ fileKey: KEY, language: 'ko' });
     expect(seen.process[1]?.body).toEqual({ fileKey: KEY, language: 'ko' });
-    expect(seen.process[1]?.idem).toBeUndefined();
+    // Without a key of the caller's, each call gets a fresh one (so its retries cannot create a second job).
+    expect(seen.process[1]?.idem).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(seen.process[2]?.idem).not.toBe(seen.process[1]?.idem);
   });
 
   it('turns the error envelope into EcgApiError (code, message, body, Retry-After)', async () => {
@@ -44,7 +47,7 @@ describe('requestProcess, getStatus, cancel', () => {
     app.get('/api/upload-video/status/:id', (c) => c.html('<html>proxy</html>'));
     const ecg = createBackendClient({ baseUrl: 'http://backend.test', fetch: appFetch(app) });
     await expect(ecg.getStatus(JOB)).rejects.toMatchObject({ status: 200, code: 'INVALID_RESPONSE' });
-    const down = createBackendClient({ baseUrl: 'http://backend.test', fetch: () => Promise.reject(new TypeError('fetch failed')) });
+    const down = createBackendClient({ baseUrl: 'http://backend.test', fetch: () => Promise.reject(new TypeError('fetch failed')), retry: false });
     await expect(down.getStatus(JOB)).rejects.toMatchObject({ status: 0, code: 'NETWORK_ERROR' });
   });
 

@@ -62,6 +62,16 @@ describe('backend client types', () => {
     expectTypeOf<ApiErrorBody>().toEqualTypeOf<BackendComponents['schemas']['Error']>();
     expectTypeOf<ApiErrorBody['error']>().toEqualTypeOf<ApiErrorCode>();
     expectTypeOf<EcgApiError['code']>().toMatchTypeOf<string>();
+    expectTypeOf<EcgApiError['requestId']>().toEqualTypeOf<string | undefined>();
+    expectTypeOf<EcgApiError['url']>().toEqualTypeOf<string | undefined>();
+  });
+
+  it('takes retry options, or false, and hands onRetry the attempt, the delay and an EcgApiError', () => {
+    createBackendClient({ baseUrl: 'http://x', retry: false });
+    createBackendClient({ baseUrl: 'http://x', retry: { maxAttempts: 5, onRetry: (r) => expectTypeOf(r.error).toEqualTypeOf<EcgApiError>() } });
+    // @ts-expect-error retrying is on by default: only `false` or options
+    createBackendClient({ baseUrl: 'http://x', retry: true });
+    void ecg.waitForJob('j', { maxWaitMs: 60_000, onRetry: ({ attempt, delayMs }) => expectTypeOf([attempt, delayMs]).toEqualTypeOf<number[]>() });
   });
 
   it('accepts the documented upload inputs only', () => {
