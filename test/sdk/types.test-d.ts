@@ -13,6 +13,7 @@ import {
 } from '../../sdk/src/index.js';
 import { createMlServerClient, type MlHealthCheck, type ProcessVideoOutcome } from '../../sdk/src/ml-client.js';
 import { createCallbackClient, type CallbackAck, type MlResult, type ProcessVideoRequest } from '../../sdk/src/ml-server.js';
+import { toSrt, toVtt, type SubtitleOptions } from '../../sdk/src/subtitles.js';
 import type { TranscriptResult as TranscriptResult10 } from '../../sdk/src/v1.0.js';
 import type { BackendComponents, MlServerComponents, TranscriptResult as TranscriptResult11 } from '../../sdk/src/v1.1.js';
 
@@ -122,5 +123,18 @@ describe('ML server and ML client types', () => {
       await v11.processVideo({ job_id: 'j', video_url: 'http://s/v.mp4', language: null });
     }
     void bodies;
+  });
+});
+
+describe('subtitle types', () => {
+  it('turn the canonical transcript, not an ML server result, into a string', () => {
+    expectTypeOf(toVtt).parameter(0).toEqualTypeOf<TranscriptResult>();
+    expectTypeOf(toSrt).returns.toEqualTypeOf<string>();
+    expectTypeOf<SubtitleOptions['speakers']>().toEqualTypeOf<false | ((speakerId: string) => string) | undefined>();
+    const raw = {} as MlResult;
+    // @ts-expect-error an ML server result is normalised by the backend first
+    toVtt(raw);
+    // @ts-expect-error speakers are named by default: only `false` or a function
+    toSrt({} as TranscriptResult, { speakers: true });
   });
 });
