@@ -15,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import postgres from 'postgres';
 import type { TestProject } from 'vitest/node';
-import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../../server/db/embedded.js';
+import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../../server/embedded/postgres.js';
 import { runMigrations } from '../../server/db/migrate.js';
 
 declare module 'vitest' {
