@@ -1,6 +1,6 @@
 /**
  * The environment, parsed once. Every variable the service reads is here, with its default and the
- * names users of the original backend already have (CONTRACT.md, "Configuration names").
+ * names users of the original backend already have (the README's configuration table).
  */
 import { z } from 'zod';
 

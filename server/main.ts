@@ -23,8 +23,8 @@ const logger = createLogger(config.logLevel);
 let stopReferenceMl: (() => Promise<void>) | undefined;
 if (!config.ml.baseUrl) {
   // Fresh machine: run the reference ML server beside the backend, so the whole flow works.
-  const { startReferenceMlServer } = await import('../examples/ml-server/src/server.js');
-  const ml = await startReferenceMlServer({ port: 0, host: '127.0.0.1', logger });
+  const { startEmbeddedMlServer } = await import('./embedded/ml-server.js');
+  const ml = await startEmbeddedMlServer(logger);
   config = { ...config, ml: { ...config.ml, baseUrl: ml.url } };
   stopReferenceMl = ml.close;
   logger.info('MODEL_SERVER_URL is not set: running the reference ML server', { url: ml.url });
