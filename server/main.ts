@@ -2,11 +2,11 @@
  * Entry point: `npm start`. Parses the environment, starts the service (and, without
  * MODEL_SERVER_URL, the reference ML server beside it), and shuts down gracefully on SIGTERM/SIGINT.
  */
-import { serve } from '@hono/node-server';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { authEnabled } from './http/auth.js';
 import { createLogger } from './logger.js';
 import { createRuntime } from './runtime.js';
+import { serveWithLimits } from './serve.js';
 
 let config: Config;
 try {
@@ -37,20 +37,11 @@ if (!process.env.FASTAPI_BASE_URL && config.ml.baseUrl && !/^https?:\/\/(localho
   logger.warn('FASTAPI_BASE_URL is not set: the ML server is told to call back to a localhost URL it probably cannot reach', { callback_base: config.publicBaseUrl });
 }
 
-const server = serve(
-  {
-    fetch: runtime.app.fetch,
-    port: config.port,
-    hostname: config.host,
-    // Large uploads to the embedded storage may take longer than Node's default 300 s.
-    serverOptions: { requestTimeout: 0 },
-  },
-  (info) => {
-    const url = `http://${info.address === '0.0.0.0' || info.address === '::' ? 'localhost' : info.address}:${info.port}`;
-    logger.info('ECG backend listening', { url, docs: `${url}/docs`, storage: runtime.storage.kind, database: runtime.embeddedPostgres ? 'embedded' : 'DATABASE_URL' });
-    process.stdout.write(`ECG backend listening on ${url} (API reference: ${url}/docs)\n`);
-  },
-);
+const server = serveWithLimits({ fetch: runtime.app.fetch, port: config.port, hostname: config.host, limits: config.http }, (info) => {
+  const url = `http://${info.address === '0.0.0.0' || info.address === '::' ? 'localhost' : info.address}:${info.port}`;
+  logger.info('ECG backend listening', { url, docs: `${url}/docs`, storage: runtime.storage.kind, database: runtime.embeddedPostgres ? 'embedded' : 'DATABASE_URL' });
+  process.stdout.write(`ECG backend listening on ${url} (API reference: ${url}/docs)\n`);
+});
 
 let stopping = false;
 async function shutdown(signal: string) {

@@ -77,7 +77,7 @@ export async function createRuntime(config: Config, logger: Logger, opts: { star
         maxBytes: config.storage.maxUploadBytes,
       });
       storage = embedded;
-      storageRoutes = embeddedStorageRoutes(embedded);
+      storageRoutes = embeddedStorageRoutes(embedded, { uploadIdleTimeoutMs: config.http.uploadIdleTimeoutMs });
     }
 
     const ml = createMlServerClient({
