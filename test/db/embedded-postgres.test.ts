@@ -77,7 +77,7 @@ describe('startEmbeddedPostgres', () => {
   it('creates the ecg database and keeps data across stop/start of the same dataDir', async () => {
     const dataDir = await tempDataDir();
     const first = await start(dataDir, true);
-    expect(first.url).toMatch(/^postgres:\/\/postgres:[^@]+@127\.0\.0\.1:\d+\/ecg$/);
+    expect(first.url).toMatch(/^postgres:\/\/ecg_app:[^@]+@127\.0\.0\.1:\d+\/ecg$/);
     expect(existsSync(path.join(dataDir, 'postgres', 'PG_VERSION'))).toBe(true);
     await query(first.url, `create table kept (v text); insert into kept values ('survives')`);
     await first.stop();
