@@ -41,7 +41,7 @@ export async function loadOrCreateCredentials(dataDir: string): Promise<Credenti
       await fs.chmod(file, 0o600);
       return { superuserPassword: stored.superuserPassword, appPassword: stored.appPassword };
     }
-    throw new Error(`${file} is not valid: delete it to have new passwords made (the superuser password is then reset from "${LEGACY_SUPERUSER_PASSWORD}" only)`);
+    throw new Error(`${file} does not hold the embedded PostgreSQL's passwords ({"superuserPassword": ..., "appPassword": ...})`);
   } catch (err) {
     if (errnoCode(err) !== 'ENOENT') throw err;
   }
