@@ -20,7 +20,7 @@ let t: TestApp;
 let front: { url: string; server: ReturnType<typeof serve> };
 let seen: Seen[] = [];
 /** How the front answers the next requests, in order; `forward` when the list is empty. */
-let plan: Array<{ kind: '503' | 'forward-then-503'; retryAfter?: string }> = [];
+let plan: Array<{ kind: '503' | '429' | 'forward-then-503'; retryAfter?: string }> = [];
 
 beforeAll(async () => {
   if (!ready) return;
@@ -32,11 +32,16 @@ beforeAll(async () => {
     const entry: Seen = { path: c.req.path, webhookId: c.req.header('webhook-id') ?? null, timestamp: c.req.header('webhook-timestamp') ?? null, at: Date.now(), answered: 0 };
     seen.push(entry);
     const step = plan.shift();
+    const headers: Record<string, string> = step?.retryAfter ? { 'Retry-After': step.retryAfter } : {};
     const unavailable = () => {
       entry.answered = 503;
-      return c.json({ error: 'SERVICE_UNAVAILABLE', message: 'Try again shortly.' }, 503, step?.retryAfter ? { 'Retry-After': step.retryAfter } : {});
+      return c.json({ error: 'SERVICE_UNAVAILABLE', message: 'Try again shortly.' }, 503, headers);
     };
     if (step?.kind === '503') return unavailable();
+    if (step?.kind === '429') {
+      entry.answered = 429;
+      return c.json({ error: 'RATE_LIMITED', message: 'Too many callbacks.' }, 429, headers);
+    }
     const res = await t.fetch(new Request(c.req.url, { method: c.req.method, headers: c.req.raw.headers, body }));
     if (step?.kind === 'forward-then-503') return unavailable(); // delivered, but the answer is lost
     entry.answered = res.status;
@@ -123,6 +128,16 @@ describe.skipIf(!ready)('the Python callback client against the backend', () => 
     expect(seen[1]!.webhookId).toMatch(/^msg_/);
     expect(seen[1]!.at - seen[0]!.at).toBeGreaterThanOrEqual(950);
     expect((await status(job.id)).progress).toBe(30);
+  });
+
+  it('retries a 429 as well, and honours an HTTP-date Retry-After', async () => {
+    const job = await dispatchedJob();
+    plan = [{ kind: '429', retryAfter: new Date(Date.now() + 2000).toUTCString() }];
+    const { results } = await runCallbacks({ base_url: job.base, ...fast }, [['progress', [job.id, 35, 'Detecting speech']]]);
+    expect(ack(results[0])).toEqual({ status: 'received', job_id: job.id });
+    expect(seen.map((s) => s.answered)).toEqual([429, 200]);
+    // The date has one-second precision: at least a second must have passed.
+    expect(seen[1]!.at - seen[0]!.at).toBeGreaterThanOrEqual(950);
   });
 
   it('keeps the webhook-id when an answer is lost, so the backend recognises the repeat', async () => {
