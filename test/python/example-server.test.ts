@@ -13,7 +13,7 @@ import { buildResultV10, buildResultV11 } from '../../examples/ml-server/src/tra
 import { runMigrations } from '../../server/db/migrate.js';
 import { type ScratchDatabase,scratchDatabase } from '../support/db.js';
 import { freePort, type Proc, startBackend } from '../support/process.js';
-import { havePython, PYTHON, root, runDriver } from './python.js';
+import { havePython, PYTHON, pythonEnv, root, runDriver } from './python.js';
 
 const ready = havePython(['fastapi', 'uvicorn']);
 const SECRET = `whsec_${Buffer.from('python-example-server-secret-32b').toString('base64')}`;
@@ -41,7 +41,7 @@ afterEach(async () => {
 async function startPythonMl(env: Record<string, string>): Promise<{ url: string; output: () => string }> {
   const port = await freePort();
   const child: ChildProcess = spawn(PYTHON, [join(root, 'examples', 'ml-server-python', 'server.py')], {
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', ML_STEP_DELAY_MS: '20', ...env },
+    env: pythonEnv({ PORT: String(port), HOST: '127.0.0.1', ML_STEP_DELAY_MS: '20', ...env }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -9,6 +9,9 @@ import { requirePython } from '../support/tools.js';
 export const PYTHON = process.env.PYTHON ?? '/usr/bin/python3';
 export const root = join(import.meta.dirname, '..', '..');
 
+/** The environment for Python children: no `__pycache__` left in the working tree. */
+export const pythonEnv = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({ ...process.env, PYTHONDONTWRITEBYTECODE: '1', ...extra });
+
 /** Whether /usr/bin/python3 runs with `modules` (skip with a message locally, fail under CI=true). */
 export const havePython = (modules: readonly string[] = []): boolean =>
   requirePython(PYTHON, modules, modules.length > 0 ? `apt-get install ${modules.map((m) => `python3-${m}`).join(' ')}` : 'apt-get install python3');
@@ -20,7 +23,7 @@ export type DriverCall = [method: 'progress' | 'completed' | 'failed' | 'send', 
 /** Runs test/python/driver.py with one JSON command; asynchronous, so servers in this process keep answering. */
 export function runDriver<T>(command: unknown): Promise<T> {
   return new Promise((resolve, reject) => {
-    const child = spawn(PYTHON, [join(root, 'test', 'python', 'driver.py')], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(PYTHON, [join(root, 'test', 'python', 'driver.py')], { stdio: ['pipe', 'pipe', 'pipe'], env: pythonEnv() });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
