@@ -158,8 +158,12 @@ def _parse_retry_after(value: Optional[str], now: float) -> Optional[float]:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
-        return float(value)
+    try:
+        seconds = float(value)
+    except ValueError:
+        pass
+    else:
+        return max(0.0, seconds) if math.isfinite(seconds) else None
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
@@ -192,6 +196,7 @@ class CallbackClient:
     :param deadline: seconds one callback may take in all, retries and waits included.
     :param base_delay: the first retry delay in seconds, doubled per attempt, with jitter.
     :param max_delay: the longest computed delay (``Retry-After`` may ask for more, within the deadline).
+    :param sleep: how to wait between attempts (``time.sleep``; a test may pass its own).
 
     Each method returns the backend's acknowledgement, or raises :class:`CallbackError`: at once
     for a 4xx other than 429, after the retries or the deadline for network errors, 5xx and 429.
@@ -261,7 +266,10 @@ class CallbackClient:
                 with self._opener.open(request, timeout=attempt_timeout) as response:
                     return self._ack(response.read())
             except urllib.error.HTTPError as err:
-                raw = err.read() if err.fp is not None else b""
+                try:
+                    raw = err.read() if err.fp is not None else b""
+                except (OSError, http.client.HTTPException):
+                    raw = b""
                 parsed = _parse_json(raw)
                 envelope = parsed if isinstance(parsed, dict) and isinstance(parsed.get("error"), str) else None
                 retry_after = _parse_retry_after(err.headers.get("Retry-After") if err.headers else None, time.time())
