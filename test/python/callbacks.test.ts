@@ -70,7 +70,7 @@ async function dispatchedJob(): Promise<{ id: string; base: string }> {
     const found = t.mlCalls.find((c) => c.body.job_id === id);
     expect(found).toBeDefined();
     return found!;
-  });
+  }, { timeout: 15_000, interval: 50 });
   return { id, base: String(call.body.fastapi_base_url) };
 }
 
