@@ -4,9 +4,8 @@
  *    (CORS preflights to the API and to the embedded storage, upload progress), start a job and
  *    follow it to `completed` over Server-Sent Events;
  *  - /docs renders the API reference for both versions without any CDN.
- * Skipped, and says so, where no Chromium is installed (`apt-get install chromium`).
+ * Skipped, and says so, where no Chromium is installed (`apt-get install chromium`); fails instead under CI=true.
  */
-import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,11 +16,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCallbackClient } from '@ecg/sdk/ml-server';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { freePort } from '../support/process.js';
+import { requireTool } from '../support/tools.js';
 import { sampleResult } from '../sdk/helpers.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const haveBrowser = existsSync(CHROMIUM);
-if (!haveBrowser) console.warn(`browser tests skipped: no Chromium at ${CHROMIUM}`);
+const haveBrowser = requireTool('chromium', CHROMIUM);
 
 let t: TestApp;
 let backend: ReturnType<typeof serve>;

@@ -57,7 +57,7 @@ describe('valid requests, generated from the v1.1 request schemas, are accepted'
   it('generateUploadUrl: any body the schema allows gets 200, or 413/415 for what the schema cannot say', async () => {
     const arb = fc.record({ body: valueOf(bodySchema('generateUploadUrl')), headers: optionalBearer });
     await property('generateUploadUrl (schema)', arb, 60, 1, async ({ body, headers }) => {
-      const { res, json } = await send('POST', '/api/upload-video/generate-url', { body, ...(headers ? { headers } : {}) });
+      const { res } = await send('POST', '/api/upload-video/generate-url', { body, ...(headers ? { headers } : {}) });
       expect([200, 413, 415]).toContain(res.status);
       const b = body as Record<string, unknown>;
       if (res.status === 413) expect(Number(b.file_size)).toBeGreaterThan(MAX_BYTES);
