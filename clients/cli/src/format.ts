@@ -1,16 +1,18 @@
 /** The output formats of `ecg transcribe --format`. */
 import type { TranscriptResult } from '@ecg/sdk';
-// The subtitle renderers; `@ecg/sdk/subtitles` exports the same two functions.
+// The SubRip and WebVTT renderers: the one line to change to use another module with the same two functions.
 import { toSrt, toVtt } from './subtitles.js';
 
 export const FORMATS = ['text', 'json', 'srt', 'vtt'] as const;
 export type Format = (typeof FORMATS)[number];
 
+const oneLine = (text: string) => text.replace(/\s+/g, ' ').trim();
+
 /** One line per segment, `SPEAKER_00: text`; the whole text when there are no segments. */
 function toText(result: TranscriptResult): string {
   const lines = result.segments
-    .filter((s) => s.text.trim() !== '')
-    .map((s) => `${s.speaker.speaker_id ? `${s.speaker.speaker_id}: ` : ''}${s.text.trim()}`);
+    .filter((s) => oneLine(s.text) !== '')
+    .map((s) => `${s.speaker.speaker_id ? `${s.speaker.speaker_id}: ` : ''}${oneLine(s.text)}`);
   if (lines.length === 0 && result.text.trim() !== '') lines.push(result.text.trim());
   return lines.map((l) => `${l}\n`).join('');
 }

@@ -83,13 +83,16 @@ export function barReporter(stream: NodeJS.WriteStream): Reporter {
 /** One line per stage change and per 10 % step, for logs. */
 export function lineReporter(stream: NodeJS.WritableStream): Reporter {
   let startedAt = 0;
-  let uploadStep = -1;
-  let lastStage: string | undefined;
+  let uploadSize = 0;
+  // The "Uploading" line stands for 0 %, so the first upload line is at 10 %.
+  let uploadStep = 0;
+  let lastStage: string | null | undefined;
   let jobStep = -1;
   const say = (text: string) => stream.write(`${text}\n`);
   return {
     uploadStarted(filename, size) {
       startedAt = performance.now();
+      uploadSize = size;
       say(`Uploading ${filename} (${formatBytes(size)})`);
     },
     upload({ loaded, total, percent }) {
@@ -100,18 +103,17 @@ export function lineReporter(stream: NodeJS.WritableStream): Reporter {
       say(`upload ${percent}% (${formatBytes(loaded)} of ${formatBytes(total)}, ${formatBytes(rate)}/s, ${formatDuration(left)} left)`);
     },
     uploadDone() {
-      say(`Uploaded in ${formatDuration((performance.now() - startedAt) / 1000)}`);
+      say(`Uploaded ${formatBytes(uploadSize)} in ${((performance.now() - startedAt) / 1000).toFixed(1)}s`);
     },
     jobCreated(jobId) {
       say(`Job ${jobId}`);
     },
     job(status) {
       const step = Math.floor(status.progress / 10);
-      const now = stage(status);
-      if (step <= jobStep && now === lastStage) return;
+      if (step <= jobStep && status.message === lastStage) return;
       jobStep = Math.max(jobStep, step);
-      lastStage = now;
-      say(`${status.status} ${status.progress}% ${now}`);
+      lastStage = status.message;
+      say(`${status.status} ${status.progress}%${status.message ? ` ${status.message}` : ''}`);
     },
     line: say,
     stop: () => undefined,

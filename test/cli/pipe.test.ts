@@ -1,0 +1,108 @@
+/**
+ * `ecg transcribe` without a terminal for its progress (stderr to a file, stdout into a pipe), and
+ * with `--no-progress` on one: plain log lines, never a bar or an escape sequence. Against the
+ * backend as `npm start` runs it: no MODEL_SERVER_URL, the reference ML server beside it.
+ */
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { buildCli } from './build.js';
+import { keepScreen } from './screens.js';
+import { jobStatus, startService, videoFile, type JobStatus, type Service } from './services.js';
+import { haveTmux, runInTerminal, shellQuote, type TerminalRun } from './tmux.js';
+
+interface SrtCue {
+  index: number;
+  /** Milliseconds, whole, so that comparisons are exact. */
+  start: number;
+  end: number;
+  text: string;
+}
+
+const srtTime = (t: string) => {
+  const [, h, m, s, ms] = /^(\d{2,}):(\d{2}):(\d{2}),(\d{3})$/.exec(t) ?? [];
+  if (ms === undefined) throw new Error(`not an SRT timestamp: "${t}"`);
+  return ((Number(h) * 60 + Number(m)) * 60 + Number(s)) * 1000 + Number(ms);
+};
+
+/** Parses SubRip strictly: numbered blocks from 1, a timing line, non-empty text, blank lines between. */
+function parseSrt(srt: string): SrtCue[] {
+  expect(srt.endsWith('\n')).toBe(true);
+  return srt
+    .trimEnd()
+    .split('\n\n')
+    .map((block, i) => {
+      const [index, timing, ...text] = block.split('\n');
+      expect(Number(index)).toBe(i + 1);
+      const [start, end] = (timing ?? '').split(' --> ');
+      const cue = { index: i + 1, start: srtTime(start ?? ''), end: srtTime(end ?? ''), text: text.join('\n') };
+      expect(cue.end).toBeGreaterThanOrEqual(cue.start);
+      expect(cue.text.trim()).not.toBe('');
+      return cue;
+    });
+}
+
+const PLAIN_LINE = /^(Uploading \S+ \([\d.]+ [kMG]?B\)|upload \d+% \(.*\)|Uploaded [\d.]+ [kMG]?B in [\d.]+s|Job [0-9a-f-]{36}|(pending|processing|completed) \d+%( .+)?)$/;
+
+describe.skipIf(!haveTmux())('ecg transcribe without progress bars', () => {
+  let cli: string;
+  let service: Service;
+  let dir: string;
+  let term: TerminalRun | undefined;
+
+  beforeAll(async () => {
+    [cli, service] = await Promise.all([buildCli(), startService()]);
+  }, 180_000);
+  afterAll(async () => service?.stop(), 60_000);
+  afterEach(async () => {
+    term?.close();
+    term = undefined;
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const run = async (args: string[], shellTail = '') => {
+    dir = await mkdtemp(join(tmpdir(), 'ecg-cli-pipe-'));
+    term = runInTerminal(dir, [process.execPath, cli, ...args], { ECG_BASE_URL: service.url }, shellTail);
+    return term;
+  };
+  const jobOf = async (log: string): Promise<JobStatus> => jobStatus(service.url, /^Job ([0-9a-f-]{36})$/m.exec(log)![1]!);
+
+  it('in a pipe, logs one plain line per stage or 10 % step to stderr and writes valid SubRip to stdout', async () => {
+    const file = await videoFile(service.dir, 'piped.mp4', 1_500_000);
+    const t = await run(['transcribe', file, '--format', 'srt'], `2> ${shellQuote(join(service.dir, 'log'))} | cat > ${shellQuote(join(service.dir, 'out.srt'))}`);
+    expect(await t.exitCode(60_000)).toBe(0);
+
+    const log = await readFile(join(service.dir, 'log'), 'utf8');
+    keepScreen('pipe-stderr', log);
+    expect(log).not.toMatch(/[\u001b\r█░]/);
+    const lines = log.trimEnd().split('\n');
+    for (const line of lines) expect(line).toMatch(PLAIN_LINE);
+    expect(lines[0]).toBe('Uploading piped.mp4 (1.5 MB)');
+    expect(lines.at(-1)).toMatch(/^completed 100% /);
+    const stages = lines.filter((l) => /^(pending|processing|completed) /.test(l));
+    expect(new Set(stages).size).toBe(stages.length);
+
+    const job = await jobOf(log);
+    expect(job.status).toBe('completed');
+    const cues = parseSrt(await readFile(join(service.dir, 'out.srt'), 'utf8'));
+    const segments = job.result!.segments.filter((s) => s.text.trim());
+    expect(cues.map((c) => [c.start, c.end, c.text])).toEqual(
+      segments.map((s) => [Math.round(s.start * 1000), Math.round(s.end * 1000), `${s.speaker.speaker_id}: ${s.text.trim()}`]),
+    );
+  }, 90_000);
+
+  it('with --no-progress on a terminal, prints the same plain lines instead of bars, then the transcript', async () => {
+    const file = await videoFile(service.dir, 'plain.mp4', 1_000_000);
+    const t = await run(['transcribe', '--no-progress', file]);
+    expect(await t.exitCode(60_000)).toBe(0);
+    const screen = t.screen();
+    keepScreen('no-progress', screen);
+    expect(screen).not.toMatch(/[█░]/);
+    expect(screen).toMatch(/^Uploading plain\.mp4 \(1\.0 MB\)$/m);
+    expect(screen).toMatch(/^completed 100% .+$/m);
+    const job = await jobOf(screen);
+    const transcript = job.result!.segments.filter((s) => s.text.trim()).map((s) => `${s.speaker.speaker_id}: ${s.text.trim()}`);
+    expect(screen).toContain(`${transcript.join('\n')}\nEXIT=0`);
+  }, 90_000);
+});
