@@ -13,12 +13,12 @@ import { scratchDatabase, type ScratchDatabase } from '../support/db.js';
 import { freePort, startBackend, type Proc } from '../support/process.js';
 import { root } from './build.js';
 
-/** The reference ML server's own command (`examples/ml-server/src/cli.ts`), pausing `stepMs` before each stage. */
-async function startReferenceMl(stepMs: number): Promise<Proc> {
+/** The reference ML server's own command (`examples/ml-server/src/cli.ts`), behaving as `ML_BEHAVIOUR` says. */
+async function startReferenceMl(behaviour: string): Promise<Proc> {
   const port = await freePort();
   const child = spawn(process.execPath, ['--import', 'tsx', 'examples/ml-server/src/cli.ts'], {
     cwd: root,
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', ML_BEHAVIOUR: `step=${stepMs}` },
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', ML_BEHAVIOUR: behaviour },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -60,18 +60,19 @@ export interface Service {
 }
 
 /**
- * Starts the backend on a new database. `mlStepMs` set: the reference ML server runs as its own
- * process at that pace and the backend's MODEL_SERVER_URL points to it; unset: no
- * MODEL_SERVER_URL, so the backend runs the reference ML server beside it at its default pace.
+ * Starts the backend on a new database. `mlBehaviour` set (`ML_BEHAVIOUR` flags of the reference ML
+ * server, e.g. `step=700` for 700 ms a stage): the reference ML server runs as its own process and
+ * the backend's MODEL_SERVER_URL points to it; unset: no MODEL_SERVER_URL, so the backend runs the
+ * reference ML server beside it, as `npm start` does.
  */
-export async function startService(opts: { mlStepMs?: number } = {}): Promise<Service> {
+export async function startService(opts: { mlBehaviour?: string } = {}): Promise<Service> {
   const db: ScratchDatabase = await scratchDatabase('ecg_cli');
   const dir = await mkdtemp(join(tmpdir(), 'ecg-cli-'));
   const procs: Proc[] = [];
   try {
     const env: Record<string, string> = { DATABASE_URL: db.url, DATA_DIR: join(dir, 'data'), RATE_LIMIT_PER_MINUTE: '0' };
-    if (opts.mlStepMs !== undefined) {
-      const ml = await startReferenceMl(opts.mlStepMs);
+    if (opts.mlBehaviour !== undefined) {
+      const ml = await startReferenceMl(opts.mlBehaviour);
       procs.push(ml);
       env.MODEL_SERVER_URL = ml.url;
     } else if (process.env.MODEL_SERVER_URL || process.env.ml_api_server_url) {
@@ -115,4 +116,18 @@ export async function jobStatus(baseUrl: string, jobId: string): Promise<JobStat
   const res = await fetch(`${baseUrl}/api/upload-video/status/${jobId}`);
   if (!res.ok) throw new Error(`status of ${jobId}: HTTP ${res.status}`);
   return (await res.json()) as JobStatus;
+}
+
+/** A job made through the API directly (upload URL, PUT, request-process), for the commands that act on one. */
+export async function createJob(baseUrl: string): Promise<string> {
+  const post = async <T>(path: string, body: unknown): Promise<T> => {
+    const res = await fetch(`${baseUrl}${path}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    if (!res.ok) throw new Error(`${path}: HTTP ${res.status} ${await res.text()}`);
+    return (await res.json()) as T;
+  };
+  const target = await post<{ upload_url: string; file_key: string; headers: Record<string, string> }>('/api/upload-video/generate-url', { filename: 'direct.mp4', content_type: 'video/mp4' });
+  const put = await fetch(target.upload_url, { method: 'PUT', headers: target.headers, body: randomBytes(64 * 1024) });
+  if (put.status !== 200) throw new Error(`upload: HTTP ${put.status}`);
+  const { job_id } = await post<{ job_id: string }>('/api/upload-video/request-process', { fileKey: target.file_key, language: 'en' });
+  return job_id;
 }

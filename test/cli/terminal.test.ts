@@ -21,7 +21,7 @@ describe.skipIf(!haveTmux())('ecg transcribe on a terminal', () => {
   let term: TerminalRun | undefined;
 
   beforeAll(async () => {
-    [cli, service] = await Promise.all([buildCli(), startService({ mlStepMs: 700 })]);
+    [cli, service] = await Promise.all([buildCli(), startService({ mlBehaviour: 'step=700' })]);
   }, 180_000);
   afterAll(async () => service?.stop(), 60_000);
   afterEach(async () => {

@@ -25,7 +25,7 @@ describe.skipIf(!haveTmux())('ecg transcribe interrupted during the upload', () 
     cli = await buildCli();
     dir = await mkdtemp(join(tmpdir(), 'ecg-cli-upload-'));
     server = createServer((req, res) => {
-      requests.push(`${req.method} ${req.url}`);
+      requests.push(`${req.method} ${req.url} ${req.headers.authorization ?? '(no token)'}`);
       if (req.method === 'POST' && req.url === '/api/upload-video/generate-url') {
         const upload = `${baseUrl}/storage/videos/anonymous/stalled.mp4`;
         res.writeHead(200, { 'Content-Type': 'application/json' });
@@ -59,10 +59,10 @@ describe.skipIf(!haveTmux())('ecg transcribe interrupted during the upload', () 
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('aborts the upload on Ctrl-C, requests no processing, and exits 130', async () => {
+  it('aborts the upload on Ctrl-C, requests no processing and exits 130; the token went to the backend only', async () => {
     const file = join(dir, 'stalled.mp4');
     await writeFile(file, Buffer.alloc(64 * 1024 * 1024, 1));
-    const term = runInTerminal(dir, [process.execPath, cli, 'transcribe', file], { ECG_BASE_URL: baseUrl });
+    const term = runInTerminal(dir, [process.execPath, cli, 'transcribe', file], { ECG_BASE_URL: baseUrl, ECG_TOKEN: 'cli-test-token' });
     try {
       await vi.waitFor(() => expect(puts).toHaveLength(1), { timeout: 30_000 });
       // The PUT has begun and stalled part-way (the bar shows the last count the SDK reported).
@@ -79,8 +79,11 @@ describe.skipIf(!haveTmux())('ecg transcribe interrupted during the upload', () 
       const closed = new Promise<boolean>((resolve) => put.once('close', () => resolve(put.complete)));
       put.resume();
       expect(await closed).toBe(false);
-      // And no job was asked for.
-      await vi.waitFor(() => expect(requests).toEqual(['POST /api/upload-video/generate-url', 'PUT /storage/videos/anonymous/stalled.mp4']));
+      // No job was asked for, and the signed storage URL never saw the bearer token.
+      expect(requests).toEqual([
+        'POST /api/upload-video/generate-url Bearer cli-test-token',
+        'PUT /storage/videos/anonymous/stalled.mp4 (no token)',
+      ]);
     } finally {
       term.close();
     }

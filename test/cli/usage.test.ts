@@ -2,7 +2,6 @@
  * What `ecg` does before it gets an answer from a backend: help and version, usage errors (exit 2),
  * and a backend that cannot be reached (exit 3, naming the URL and the cause).
  */
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -10,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../support/process.js';
 import { buildCli, root } from './build.js';
+import { runCli } from './run.js';
 
 let cli: string;
 let dir: string;
@@ -22,22 +22,7 @@ beforeAll(async () => {
 }, 180_000);
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
-interface Ran {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the built CLI with plain `node`, no terminal, and ECG_* cleared so the flags decide. */
-function ecg(args: string[], env: Record<string, string> = {}): Promise<Ran> {
-  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('ECG_')));
-  const child = spawn(process.execPath, [cli, ...args], { env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  return new Promise((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr })));
-}
+const ecg = (args: string[], env: Record<string, string> = {}) => runCli(cli, args, env);
 
 describe('help and version', () => {
   it.each([[[]], [['transcribe']], [['status']], [['cancel']], [['health']]])('ecg %j --help prints its usage on stdout and exits 0', async (command) => {

@@ -5,7 +5,7 @@
  */
 import { stat, writeFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { createBackendClient, type BackendClient } from '@ecg/sdk';
+import { createBackendClient, type BackendClient, type TerminalJobStatus } from '@ecg/sdk';
 import type { Connection } from '../config.js';
 import { CliError, ExitCode, exitCodeOf } from '../exit.js';
 import { render, type Format } from '../format.js';
@@ -87,7 +87,7 @@ export async function transcribe(file: string, opts: TranscribeOptions, conn: Co
     reporter.jobCreated(jobId);
     if (interrupt.signal.aborted) return await cancelAfterInterrupt(client, jobId, reporter, conn.baseUrl);
 
-    let final;
+    let final: TerminalJobStatus;
     try {
       final = await client.waitForJob(jobId, { onProgress: (s) => reporter.job(s), signal: interrupt.signal });
     } catch (err) {
