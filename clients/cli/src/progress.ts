@@ -48,20 +48,32 @@ export function barReporter(stream: NodeJS.WriteStream): Reporter {
   const common = { stream, hideCursor: true, clearOnComplete: false, barsize: 30, fps: 10, barCompleteChar: '█', barIncompleteChar: '░' };
   let bar: cliProgress.SingleBar | undefined;
   let startedAt = 0;
+  let sent = 0;
+  let uploadSize = 0;
+  let ticker: NodeJS.Timeout | undefined;
+  const showUpload = () => {
+    const { rate, left } = rateOf(sent, uploadSize, startedAt);
+    bar?.update(sent, { sent: formatBytes(sent), rate: `${formatBytes(rate)}/s`, left: formatDuration(left) });
+  };
   const stop = () => {
+    clearInterval(ticker);
+    ticker = undefined;
     bar?.stop();
     bar = undefined;
   };
   return {
     uploadStarted(filename, size) {
       startedAt = performance.now();
+      uploadSize = size;
       stream.write(`Uploading ${filename}\n`);
       bar = new cliProgress.SingleBar({ ...common, format: 'Upload     {bar} {percentage}% | {sent} / {size} | {rate} | {left} left' });
       bar.start(size, 0, { sent: formatBytes(0), size: formatBytes(size), rate: '-', left: '?' });
+      // Progress events stop when the connection stalls; the rate and time left must still fall.
+      ticker = setInterval(showUpload, 1000).unref();
     },
-    upload({ loaded, total }) {
-      const { rate, left } = rateOf(loaded, total, startedAt);
-      bar?.update(loaded, { sent: formatBytes(loaded), rate: `${formatBytes(rate)}/s`, left: formatDuration(left) });
+    upload({ loaded }) {
+      sent = loaded;
+      showUpload();
     },
     uploadDone: stop,
     jobCreated(jobId) {
