@@ -1,8 +1,8 @@
 /**
- * The CLI as it ships: `clients/cli/dist/main.js`, compiled by the package's own `build` script and
- * run with plain `node`, resolving `@ecg/sdk` through the workspace link to `sdk/dist`. Both are
- * rebuilt when their sources are newer; a lock directory keeps parallel test files from building
- * at once.
+ * The CLI as it ships: the `ecg` bin (`clients/cli/bin/ecg.js`) running `dist/main.js`, compiled by
+ * the package's own `build` script, run with plain `node` and resolving `@ecg/sdk` through the
+ * workspace link to `sdk/dist`. Both dist/ directories are rebuilt when their sources are newer;
+ * a lock directory keeps parallel test files from building at once.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
@@ -10,7 +10,9 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export const root = join(import.meta.dirname, '..', '..');
-export const cliBin = join(root, 'clients', 'cli', 'dist', 'main.js');
+const compiled = join(root, 'clients', 'cli', 'dist', 'main.js');
+/** The `bin` of `@ecg/cli`. */
+export const cliBin = join(root, 'clients', 'cli', 'bin', 'ecg.js');
 
 async function newestMtime(path: string): Promise<number> {
   const info = await stat(path);
@@ -54,14 +56,14 @@ async function withLock<T>(dir: string, body: () => Promise<T>): Promise<T> {
   }
 }
 
-/** Builds what is stale and answers the path of the CLI entry. */
+/** Builds what is stale and answers the path of the `ecg` bin. */
 export async function buildCli(): Promise<string> {
   await mkdir(join(root, '.tmp'), { recursive: true });
   await withLock(join(root, '.tmp', 'cli-build.lock'), async () => {
     const sdk = join(root, 'sdk');
     if (await isStale(join(sdk, 'dist', 'index.js'), [join(sdk, 'src'), join(sdk, 'package.json')])) npmBuild('@ecg/sdk');
     const cli = join(root, 'clients', 'cli');
-    if (await isStale(cliBin, [join(cli, 'src'), join(cli, 'package.json'), join(sdk, 'dist')])) npmBuild('@ecg/cli');
+    if (await isStale(compiled, [join(cli, 'src'), join(cli, 'package.json'), join(sdk, 'dist')])) npmBuild('@ecg/cli');
   });
   return cliBin;
 }
