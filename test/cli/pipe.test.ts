@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildCli } from './build.js';
+import { runCli } from './run.js';
 import { keepScreen } from './screens.js';
 import { jobStatus, startService, videoFile, type JobStatus, type Service } from './services.js';
 import { haveTmux, runInTerminal, shellQuote, type TerminalRun } from './tmux.js';
@@ -104,5 +105,24 @@ describe.skipIf(!haveTmux())('ecg transcribe without progress bars', () => {
     const job = await jobOf(screen);
     const transcript = job.result!.segments.filter((s) => s.text.trim()).map((s) => `${s.speaker.speaker_id}: ${s.text.trim()}`);
     expect(screen).toContain(`${transcript.join('\n')}\nEXIT=0`);
+  }, 90_000);
+
+  it('with --output, writes WebVTT to the file, says where on stderr and prints nothing on stdout', async () => {
+    const file = await videoFile(service.dir, 'subtitled.mp4', 800_000);
+    const output = join(service.dir, 'subtitled.vtt');
+    const r = await runCli(cli, ['transcribe', file, '--format', 'vtt', '--output', output], { ECG_BASE_URL: service.url });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(new RegExp(`^Transcript written to ${output.replaceAll('.', '\\.')}$`, 'm'));
+    const job = await jobOf(r.stderr);
+    const vtt = await readFile(output, 'utf8');
+    const segments = job.result!.segments.filter((s) => s.text.trim());
+    expect(vtt.startsWith('WEBVTT\n\n')).toBe(true);
+    const cues = vtt.trimEnd().split('\n\n').slice(1);
+    expect(cues).toHaveLength(segments.length);
+    cues.forEach((cue, i) => {
+      expect(cue).toMatch(/^\d{2,}:\d{2}:\d{2}\.\d{3} --> \d{2,}:\d{2}:\d{2}\.\d{3}\n<v SPEAKER_\d+>\S/);
+      expect(cue.endsWith(segments[i]!.text.trim())).toBe(true);
+    });
   }, 90_000);
 });

@@ -66,6 +66,13 @@ describe('usage errors exit 2', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`no such file: ${join(dir, 'missing.mp4')}`);
   });
+
+  it('for an --output in a directory that does not exist, before anything is sent', async () => {
+    const output = join(dir, 'no-such-dir', 'talk.srt');
+    const r = await ecg(['transcribe', file, '--output', output, '--base-url', 'http://127.0.0.1:1']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`cannot write --output ${output}: ENOENT`);
+  });
 });
 
 describe('a backend that cannot be reached exits 3', () => {

@@ -3,8 +3,9 @@
  * Ctrl-C stops what is in flight: the upload is aborted, a job already created is cancelled on the
  * backend (`POST /api/upload-video/cancel/{job_id}`, docs/job-lifecycle.md).
  */
-import { stat, writeFile } from 'node:fs/promises';
-import { basename } from 'node:path';
+import { constants } from 'node:fs';
+import { access, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, resolve } from 'node:path';
 import { createBackendClient, type BackendClient, type TerminalJobStatus } from '@ecg/sdk';
 import type { Connection } from '../config.js';
 import { CliError, ExitCode, exitCodeOf } from '../exit.js';
@@ -35,6 +36,17 @@ async function fileSize(file: string): Promise<number> {
   }
 }
 
+/** Refuses an `--output` that cannot be written before the upload, not after the whole job. */
+async function checkOutput(output: string | undefined): Promise<void> {
+  if (output === undefined) return;
+  const dir = dirname(resolve(output));
+  try {
+    await access(dir, constants.W_OK);
+  } catch (err) {
+    throw new CliError(ExitCode.usage, `cannot write --output ${output}: ${(err as NodeJS.ErrnoException).code ?? String(err)} on ${dir}`);
+  }
+}
+
 async function cancelAfterInterrupt(client: BackendClient, jobId: string, reporter: Reporter, baseUrl: string): Promise<ExitCode> {
   reporter.line(`Interrupted: cancelling job ${jobId}`);
   try {
@@ -56,6 +68,7 @@ function write(stream: NodeJS.WritableStream, text: string): Promise<void> {
  */
 export async function transcribe(file: string, opts: TranscribeOptions, conn: Connection): Promise<ExitCode> {
   const size = await fileSize(file);
+  await checkOutput(opts.output);
   const client = createBackendClient({ baseUrl: conn.baseUrl, ...(conn.token ? { token: conn.token } : {}) });
   const stderr = process.stderr;
   const reporter = opts.progress && stderr.isTTY ? barReporter(stderr) : lineReporter(stderr);
