@@ -1,7 +1,8 @@
 /**
  * `ecg status`, `ecg cancel`, `ecg health`, and `ecg transcribe` on a job that fails, against the
  * backend whose reference ML server fails every job after its 40 % stage (`ML_BEHAVIOUR=fail=...`),
- * 300 ms a stage. Plain runs, no terminal: these outputs are the same either way.
+ * a second a stage, so a new job can still be cancelled seconds after it starts, even under load.
+ * Plain runs, no terminal: these outputs are the same either way.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildCli } from './build.js';
@@ -11,7 +12,7 @@ import { createJob, jobStatus, startService, videoFile, type Service } from './s
 let cli: string;
 let service: Service;
 beforeAll(async () => {
-  [cli, service] = await Promise.all([buildCli(), startService({ mlBehaviour: 'step=300,fail=PROCESSING_ERROR' })]);
+  [cli, service] = await Promise.all([buildCli(), startService({ mlBehaviour: 'step=1000,fail=PROCESSING_ERROR' })]);
 }, 180_000);
 afterAll(async () => service?.stop(), 60_000);
 
