@@ -5,7 +5,7 @@
  * It covers the JSON Schema subset the specs use and throws on anything else, so a spec change the
  * generator cannot express fails `npm run gen` instead of producing a looser schema.
  */
-import { operationsOf, type JsonSchema, type OpenApiDoc } from './spec.js';
+import { operationsOf, pointerTarget, type JsonSchema, type OpenApiDoc } from './spec.js';
 
 const KNOWN_KEYWORDS = new Set([
   'type', 'properties', 'required', 'additionalProperties', 'items', 'enum', 'const', 'minimum', 'maximum',
@@ -29,12 +29,9 @@ type Where = 'body' | 'response' | 'param';
 class ZodWriter {
   constructor(private readonly doc: OpenApiDoc) {}
 
+  /** A parameter, request body or response given by ref, as the component it names. */
   resolve<T = JsonSchema>(node: JsonSchema): T {
-    if (typeof node.$ref !== 'string') return node as T;
-    let target: unknown = this.doc;
-    for (const part of node.$ref.replace(/^#\//, '').split('/')) target = (target as Record<string, unknown>)[part];
-    if (target === undefined) throw new Error(`Unresolvable $ref ${node.$ref}`);
-    return this.resolve(target as JsonSchema);
+    return typeof node.$ref === 'string' ? this.resolve(pointerTarget(this.doc, node.$ref) as JsonSchema) : (node as T);
   }
 
   /** zod source for a schema. `where` decides coercion (params arrive as strings). */
@@ -151,7 +148,7 @@ function schemaOrder(schemas: Record<string, JsonSchema>): string[] {
   return done;
 }
 
-/** Source of `server/generated/<version>/routes.ts` for one backend spec. */
+/** Source of `server/generated/<version>/routes.ts` for one bundled backend spec. */
 export function generateRoutes(doc: OpenApiDoc): string {
   const w = new ZodWriter(doc);
   const schemas: Record<string, JsonSchema> = doc.components?.schemas ?? {};

@@ -6,77 +6,28 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { Scalar } from '@scalar/hono-api-reference';
-import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { HTTPException } from 'hono/http-exception';
 import { requestId } from 'hono/request-id';
-import type { Config } from './config.js';
-import type { DatabaseHandle } from './db/client.js';
+import { BODY_LIMITS, errorResponse, loggablePath, validationError, type AppDeps, type AppEnv, type RouteContext } from './context.js';
 import { ApiError, type ErrorBody } from './errors.js';
-import * as v10 from './generated/v1.0/routes.js';
 import * as v11 from './generated/v1.1/routes.js';
 import v10Spec from './generated/v1.0/backend.openapi.json' with { type: 'json' };
 import v11Spec from './generated/v1.1/backend.openapi.json' with { type: 'json' };
-import { createJobRepository } from './jobs/repository.js';
-import type { JobEvents } from './jobs/events.js';
-import type { Logger } from './logger.js';
-import type { MlServerClient } from '@ecg/sdk/ml-client';
 import { createRateLimiter } from './http/rate-limit.js';
+import { createJobStore } from './jobs/store.js';
 import { registerCallbackRoutes } from './routes/callbacks.routes.js';
 import { registerJobRoutes } from './routes/jobs.routes.js';
 import { registerOpsRoutes } from './routes/ops.routes.js';
 import { registerUploadRoutes } from './routes/upload.routes.js';
-import type { Storage } from './storage/index.js';
-import type { Hono } from 'hono';
-
-export interface AppDeps {
-  config: Config;
-  database: DatabaseHandle;
-  storage: Storage;
-  /** Mounted at /storage when the embedded storage driver is in use. */
-  storageRoutes?: Hono | undefined;
-  ml: MlServerClient;
-  events: JobEvents;
-  logger: Logger;
-  /** Wakes the dispatcher after a job was stored (optional: the dispatcher also polls). */
-  onJobCreated?: (() => void) | undefined;
-}
 
 const require = createRequire(import.meta.url);
 
-export type AppEnv = {
-  Variables: {
-    requestId: string;
-    /** Set by the callback authentication middleware. */
-    callbackAuth?: 'signature' | 'hmac' | 'token' | 'unsigned';
-    webhookId?: string;
-    /** The job a per-job callback token belongs to. */
-    tokenJobId?: string;
-  };
-};
-
-/** Limits on request bodies: the frontend's JSON is small, ML results can be large (CONTRACT.md, "Limits"). */
-export const BODY_LIMITS = { json: 1024 * 1024, callback: 50 * 1024 * 1024 } as const;
-
-/** The path as logged: the per-job callback token is a credential, and query strings (signatures) are never included. */
-export const loggablePath = (path: string) => path.replace(/^\/api\/ml-callback\/[^/]+/, '/api/ml-callback/[token]');
-
-export function errorResponse(c: Context, err: ApiError): Response {
-  for (const [k, v] of Object.entries(err.headers)) c.header(k, v);
-  return c.json(err.toBody(), err.status);
-}
-
-function validationError(issues: ReadonlyArray<{ path: PropertyKey[]; message: string; code?: string }>): ApiError {
-  const details = issues.slice(0, 100).map((i) => ({ path: i.path.map(String).join('.') || '(body)', message: i.message }));
-  const summary = details.slice(0, 3).map((d) => `${d.path}: ${d.message}`).join('; ');
-  return new ApiError('VALIDATION_ERROR', `The request is invalid: ${summary}.`, { details });
-}
-
 /**
  * The routes of one spec version, with validation failures turned into the error envelope.
- * Version 1.1 is a superset of 1.0, so the served app is the 1.1 one; the 1.0 app exists to produce
- * the 1.0 document and to prove (by compiling) that the same handlers fit 1.0's routes.
+ * Version 1.1 is a superset of 1.0, so the served app is the 1.1 one; test/contract/app-document.test.ts
+ * proves it serves every operation of both versions' documents.
  */
 function createVersionApp() {
   return new OpenAPIHono<AppEnv>({
@@ -89,8 +40,7 @@ function createVersionApp() {
 export function createApp(deps: AppDeps) {
   const { config } = deps;
   const app = new OpenAPIHono<AppEnv>();
-  const jobsRepo = createJobRepository(deps.database.db);
-  const limiter = createRateLimiter(config.rateLimitPerMinute);
+  const ctx: RouteContext = { deps, jobs: createJobStore(deps.database.db), limiter: createRateLimiter(config.rateLimitPerMinute) };
 
   app.use(requestId({ limitLength: 100 }));
   app.use(async (c, next) => {
@@ -140,7 +90,6 @@ export function createApp(deps: AppDeps) {
   }
 
   const api = createVersionApp();
-  const ctx = { deps, jobs: jobsRepo, limiter };
   registerUploadRoutes(api, v11, ctx);
   registerJobRoutes(api, v11, ctx);
   registerOpsRoutes(api, v11, ctx);
@@ -191,8 +140,3 @@ export function createApp(deps: AppDeps) {
   return app;
 }
 
-export type RouteContext = {
-  deps: AppDeps;
-  jobs: ReturnType<typeof createJobRepository>;
-  limiter: ReturnType<typeof createRateLimiter>;
-};

@@ -2,7 +2,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 
 /**
  * Every error code the backend can answer with, and its HTTP status.
- * One table, so a code always maps to the same status (CONTRACT.md, "Error bodies, everywhere").
+ * One table, so a code always maps to the same status (the `ErrorCode` schema of the specs in `openapi/`).
  */
 export const ERROR_STATUS = {
   VALIDATION_ERROR: 422,

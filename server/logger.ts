@@ -9,12 +9,6 @@ export interface Logger {
   error(msg: string, fields?: Record<string, unknown>): void;
 }
 
-/** Strips the query string of anything that looks like a URL, so signatures never reach a log. */
-export function redactUrl(url: string): string {
-  const i = url.indexOf('?');
-  return i === -1 ? url : `${url.slice(0, i)}?[redacted]`;
-}
-
 /**
  * @example
  * const log = createLogger('info');

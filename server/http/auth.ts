@@ -1,5 +1,5 @@
 /**
- * Optional user authentication (CONTRACT.md, "Security, decided"; backend issue, "Optional auth").
+ * Optional user authentication (docs/auth.md).
  * With neither `JWT_SECRET` nor `API_TOKENS` the service is open and jobs have no owner.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';

@@ -1,8 +1,10 @@
 /**
- * A fixed-window rate limiter per client key (seed 002: 5 requests a minute per client on
- * request-process). Counts live in this process; behind several processes each enforces its own window.
+ * A fixed-window rate limiter per client key (docs/limits.md: request-process allows 5 requests a
+ * minute per client by default). Counts live in this process; behind several processes each enforces its own window.
  */
 import { ApiError } from '../errors.js';
+
+export type RateLimiter = ReturnType<typeof createRateLimiter>;
 
 export function createRateLimiter(limitPerMinute: number, now: () => number = Date.now) {
   const windows = new Map<string, { start: number; count: number }>();

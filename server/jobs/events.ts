@@ -4,7 +4,7 @@
  * (the Server-Sent Events streams).
  */
 import type { Sql } from '../db/client.js';
-import { JOB_CHANNEL } from './repository.js';
+import { JOB_CHANNEL } from './store.js';
 
 export interface JobEvents {
   /** Calls `fn` whenever job `id` changes; returns the unsubscribe function. */

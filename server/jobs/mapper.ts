@@ -4,7 +4,7 @@ import type { JobStatusResponse, JobSummary, TranscriptResult } from '../generat
 
 /**
  * The status body. `result` is present exactly when the job is completed, so the response that first
- * says `completed` carries it (CONTRACT.md, "Backend endpoints").
+ * says `completed` carries it (docs/results.md).
  */
 export function toJobStatus(row: JobRow): JobStatusResponse {
   return {

@@ -1,5 +1,5 @@
 /**
- * ML result normalisation (CONTRACT.md, "Result shapes seen in the wild" and "Canonical result").
+ * ML result normalisation (docs/results.md: every accepted result shape and the canonical result).
  * Whatever shape the ML server sent, the status endpoint returns one `TranscriptResult`.
  */
 import type { MlResult, TranscriptResult } from '../generated/v1.1/routes.js';

@@ -1,7 +1,7 @@
 /** getHealth and getMlServerHealth. */
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import { sql } from 'drizzle-orm';
-import type { AppEnv, RouteContext } from '../app.js';
+import type { AppEnv, RouteContext } from '../context.js';
 import type * as v11 from '../generated/v1.1/routes.js';
 
 async function timed(check: () => Promise<unknown>, timeoutMs = 5000): Promise<{ status: 'up' | 'down'; latency_ms: number }> {

@@ -3,7 +3,7 @@ import { eq } from 'drizzle-orm';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jobs, jobEvents } from '../../drizzle/schema.js';
-import { hmacSignature } from '../../server/routes/callbacks.routes.js';
+import { hmacSignature } from '../../server/http/callback-auth.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 
 const SECRET = 'whsec_' + Buffer.from('a-test-webhook-secret-32-bytes!!').toString('base64');

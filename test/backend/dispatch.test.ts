@@ -1,6 +1,6 @@
-import { eq, sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import { describe, expect, it, vi } from 'vitest';
-import { jobs } from '../../drizzle/schema.js';
+import { jobEvents, jobs } from '../../drizzle/schema.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 
 async function newJob(t: TestApp): Promise<string> {
@@ -141,6 +141,45 @@ describe('dispatch to the ML server', () => {
       await t.database.db.update(jobs).set({ dispatchedAt: sql`now() - interval '2 minutes'`, lastHeardAt: sql`now()` }).where(eq(jobs.id, id));
       expect(await t.dispatcher.watchdog()).toBe(1);
       expect(await row(t, id)).toMatchObject({ status: 'failed', errorCode: 'PROCESSING_TIMEOUT', errorMessage: 'Processing took longer than 60 seconds.' });
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('leaves a cancel that arrived while the ML server was answering in place, and leases without a visible change', async () => {
+    let seenDuringRequest: { status: string; version: number; updatedAt: Date } | undefined;
+    const t: TestApp = await createTestApp({}, async (body) => {
+      const id = String(body.job_id);
+      const r = await row(t, id);
+      seenDuringRequest = { status: r.status, version: r.version, updatedAt: r.updatedAt };
+      const cancel = await t.client.POST('/api/upload-video/cancel/{job_id}', { params: { path: { job_id: id } } });
+      expect(cancel.response.status).toBe(200);
+      return Response.json({ job_id: id, status: 'processing' });
+    }, { isolatedDatabase: true });
+    try {
+      const id = await newJob(t);
+      const before = await row(t, id);
+      await t.dispatcher.tick();
+      await vi.waitFor(() => expect(t.mlCalls).toHaveLength(1), { timeout: 10_000 });
+      await vi.waitFor(async () => expect((await row(t, id)).status).toBe('cancelled'), { timeout: 10_000 });
+      await t.dispatcher.stop();
+      expect(seenDuringRequest).toEqual({ status: 'pending', version: before.version, updatedAt: before.updatedAt });
+      const kinds = (await t.database.db.select().from(jobEvents).where(eq(jobEvents.jobId, id))).map((e) => e.kind);
+      expect(kinds).toEqual(['created', 'cancelled']);
+      expect(await row(t, id)).toMatchObject({ status: 'cancelled', message: 'Cancelled' });
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('records each retry as an event, with the attempt, the code and the wait', async () => {
+    const t = await createTestApp({}, () => new Response('busy', { status: 503 }), { isolatedDatabase: true });
+    try {
+      const id = await newJob(t);
+      await t.dispatcher.tick();
+      await vi.waitFor(async () => expect((await row(t, id)).message).toBe('Waiting for the ML server'), { timeout: 10_000 });
+      const [retry] = await t.database.db.select().from(jobEvents).where(and(eq(jobEvents.jobId, id), eq(jobEvents.kind, 'retry_scheduled')));
+      expect(retry).toMatchObject({ fromStatus: 'pending', toStatus: 'pending', auth: 'backend', detail: { attempt: 1, code: expect.any(String), retry_in_ms: 5_000 } });
     } finally {
       await t.close();
     }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { sign } from 'hono/jwt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../server/config.js';
-import { ownerSegment } from '../../server/routes/upload.routes.js';
+import { ownerSegment } from '../../server/domain/uploads.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 
 let t: TestApp;

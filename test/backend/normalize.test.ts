@@ -1,4 +1,4 @@
-/** Every result shape of CONTRACT.md ("Result shapes seen in the wild") normalises to the canonical result. */
+/** Every accepted ML result shape (docs/results.md) normalises to the canonical result. */
 import { describe, expect, it } from 'vitest';
 import { normalizeResult } from '../../server/jobs/normalize.js';
 import type { MlResult } from '../../server/generated/v1.1/routes.js';

@@ -1,14 +1,14 @@
 /**
- * Callbacks as ML servers send them (issue #5): bodies generated against the `mlCallback` callback
- * schema of each version's ml-server.yaml (all seven keys with nulls, or keys left out; every result
+ * Callbacks as ML servers send them: bodies generated against the `mlCallback` callback schema of
+ * each version's ML server document (all seven keys with nulls, or keys left out; every result
  * variant: segments timed by start/end or start_time/end_time, the speaker as a string, as
  * {speaker_id} or as speaker_id beside it, acoustics on the word or under acoustic_features,
  * confidence on the word, as score or in a parallel word_segments, speakers as a dict, a list or
  * absent, text and words null, empty segments; bodies `\uXXXX`-escaped as Python writes them).
  *
  * v1.1: the job is dispatched for real and the callbacks go to `{fastapi_base_url}/api/upload-video/result`,
- * unsigned, as the real ML server sends them. v1.0: to `/api/v1/ml/ml-results` with the seed's
- * X-Signature-256. Every callback must get 200; afterwards the job's status validates against
+ * unsigned, as the real ML server sends them. v1.0: to `/api/v1/ml/ml-results` with the
+ * X-Signature-256 of version 1.0. Every callback must get 200; afterwards the job's status validates against
  * JobStatusResponse/TranscriptResult (by the contract check) and holds the normalised result.
  */
 import fc from 'fast-check';
@@ -141,7 +141,7 @@ const sequenceArb = fc.record({
 });
 
 // ---------------------------------------------------------------------------------------------
-// Expectations from the contract (CONTRACT.md, "Result shapes seen in the wild" / "Canonical result")
+// Expectations from the contract: every result shape ML servers send, normalised (docs/results.md)
 
 const num = (v: unknown) => (typeof v === 'number' ? v : undefined);
 

@@ -7,12 +7,13 @@ import { describe, expect, it } from 'vitest';
 import { APIS, dereference, operationsOf, type JsonSchema } from '../../scripts/spec.js';
 
 const ALLOWED: Record<string, string> = {
-  // The documented move of the callback (seed 000): v1.1 ML servers post to {fastapi_base_url}/api/upload-video/result;
-  // the backend still serves /api/v1/ml/ml-results for v1.0 servers (receiveLegacyMlResult).
+  // The documented move of the callback (docs/api-versions.md): v1.1 ML servers post to
+  // {fastapi_base_url}/api/upload-video/result; the backend still serves /api/v1/ml/ml-results for v1.0
+  // servers (receiveLegacyMlResult).
   'ml-server processVideo: callback mlCallback moved from "http://backend:8000/api/v1/ml/ml-results" to "{$request.body#/fastapi_base_url}/api/upload-video/result"':
     'the documented callback path change',
-  // Seed 000: process-video answers "processing" instead of "accepted". The backend, the only consumer,
-  // treats any 2xx as accepted and never reads the body (CONTRACT.md, "ML server endpoints").
+  // v1.1 ML servers answer process-video with "processing" instead of "accepted". The backend, the only
+  // consumer, treats any 2xx as accepted and never reads the body (processVideo in openapi/v1.1/ml-server.yaml).
   'ml-server processVideo 200 response.status: enum widened by processing': 'status "processing" of v1.1 ML servers',
 };
 

@@ -1,5 +1,5 @@
 /**
- * Contract coverage (issue #5): a Vitest reporter, registered in vitest.config.ts.
+ * Contract coverage: a Vitest reporter, registered in vitest.config.ts.
  *
  * - onInit: creates the run's records directory and provides it to the workers
  *   (`inject('contractRecordsDir')`); test/support/contract.ts appends one JSON line per checked

@@ -1,6 +1,6 @@
 /**
- * Request generation from the specs (issue #5, "Invalid requests, generated" and "Valid requests,
- * generated"): fast-check arbitraries derived from JSON Schemas, and mutations that break them.
+ * Request generation from the specs, for the generated invalid- and valid-request suites: fast-check
+ * arbitraries derived from JSON Schemas, and mutations that break them.
  *
  * Runs use a fixed seed (CONTRACT_SEED, default below); a failure reports the seed and the
  * counterexample, and `CONTRACT_SEED=<seed> npx vitest run <file>` replays it.

@@ -50,7 +50,7 @@ export const callback = (job_id: string, over: Record<string, unknown> = {}) => 
   ...over,
 });
 
-/** The seed's `X-Signature-256: sha256=<hex HMAC-SHA256 of the raw body>`. */
+/** Version 1.0's `X-Signature-256: sha256=<hex HMAC-SHA256 of the raw body>` (docs/callbacks.md). */
 export const xSignature = (secret: string, body: string) => `sha256=${createHmac('sha256', secret).update(body, 'utf8').digest('hex')}`;
 
 export const unknownId = () => randomUUID();

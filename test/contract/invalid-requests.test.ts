@@ -1,5 +1,5 @@
 /**
- * Invalid requests, generated from the spec (issue #5): for every operation that takes input,
+ * Invalid requests, generated from the spec: for every operation that takes input,
  * property-based tests derive requests the v1.1 spec forbids (each required field missing, wrong
  * types, out-of-range numbers, unknown enum values, oversized and undersized strings, malformed JSON,
  * empty bodies, wrong content types, invalid path, query and header parameters). The independent

@@ -1,6 +1,6 @@
 /**
- * Contract first: renaming a response field in openapi/v1.1 and regenerating makes the compiler
- * reject the server and the SDK code that still uses the old name.
+ * Contract first: renaming a response field in the shared backend schemas (openapi/shared/) and
+ * regenerating makes the compiler reject the server and the SDK code that still uses the old name.
  */
 import { execFile } from 'node:child_process';
 import { cp, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
@@ -29,13 +29,13 @@ beforeAll(async () => {
     await cp(join(root, entry), join(dir, entry), { recursive: true, filter: (src) => !src.includes('node_modules') && !src.includes(`${join('sdk', 'dist')}`) });
   }
   await symlink(join(root, 'node_modules'), join(dir, 'node_modules'), 'dir');
-  const spec = join(dir, 'openapi', 'v1.1', 'backend.yaml');
+  const spec = join(dir, 'openapi', 'shared', 'backend', 'schemas', 'upload.yaml');
   const yaml = await readFile(spec, 'utf8');
   // GenerateUploadUrlResponse.upload_url -> upload_uri (property and required list): a field the server
   // produces (server/routes/upload.routes.ts) and the SDK reads (uploadVideo in sdk/src/index.ts).
   const mutated = yaml
     .replace('required: [presigned_url, upload_url, url,', 'required: [presigned_url, upload_uri, url,')
-    .replace(/(    GenerateUploadUrlResponse:[\s\S]*?\n        )upload_url:/, '$1upload_uri:');
+    .replace(/(\nGenerateUploadUrlResponse:[\s\S]*?\n    )upload_url:/, '$1upload_uri:');
   expect(mutated).not.toBe(yaml);
   await writeFile(spec, mutated);
   await run(join(root, 'node_modules', '.bin', 'tsx'), ['scripts/gen.ts'], { cwd: dir });
@@ -45,7 +45,7 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-describe('renaming a response field in openapi/v1.1', () => {
+describe('renaming a response field of the backend spec', () => {
   it('breaks the server\'s typecheck where the field is produced', async () => {
     const { ok, output } = await tsc('tsconfig.json');
     expect(ok).toBe(false);

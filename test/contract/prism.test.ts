@@ -1,7 +1,7 @@
 /**
- * The contract against an independent implementation of it: Stoplight Prism (issue #5).
+ * The contract against an independent implementation of it: Stoplight Prism.
  *
- * 1. Prism as a mock server of each version's backend.yaml: a consumer typed by the generated types
+ * 1. Prism as a mock server of each version's bundled backend document: a consumer typed by the generated types
  *    (openapi-fetch + `paths`) and the SDK's high-level client call every operation; Prism validates
  *    every request against the spec (a non-conforming one gets 422 and an `sl-violations` header), and
  *    its answers must in turn pass our own validator.
@@ -20,6 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { paths as PathsV10 } from '../../sdk/src/generated/v1.0/backend.js';
 import type { paths as PathsV11 } from '../../sdk/src/generated/v1.1/backend.js';
 import * as sdk from '../../sdk/src/index.js';
+import { bundleFile } from '../../scripts/spec.js';
 import { checkResponse, matchRoute } from '../support/contract.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { ADMIN_TOKEN, callback, tokenOf, xSignature } from './helpers.js';
@@ -128,10 +129,10 @@ beforeAll(async () => {
 
   const liar = await listen(() => Response.json({ job_id: 'nope', status: 'exploded' }, { headers: { ETag: 'W/"1"' } }));
   const [v10, v11, px, ctl] = await Promise.all([
-    startPrism(['mock', 'openapi/v1.0/backend.yaml']),
-    startPrism(['mock', 'openapi/v1.1/backend.yaml']),
-    startPrism(['proxy', 'openapi/v1.1/backend.yaml', server.url, '--errors']),
-    startPrism(['proxy', 'openapi/v1.1/backend.yaml', liar.url, '--errors']),
+    startPrism(['mock', bundleFile('v1.0', 'backend')]),
+    startPrism(['mock', bundleFile('v1.1', 'backend')]),
+    startPrism(['proxy', bundleFile('v1.1', 'backend'), server.url, '--errors']),
+    startPrism(['proxy', bundleFile('v1.1', 'backend'), liar.url, '--errors']),
   ]);
   mocks.set('v1.0', v10);
   mocks.set('v1.1', v11);
@@ -183,7 +184,7 @@ async function everyOperation(client: ReturnType<typeof createClient<PathsV10>>,
   return outcomes;
 }
 
-describe.each(['v1.0', 'v1.1'] as const)('Prism mock of %s/backend.yaml', (version) => {
+describe.each(['v1.0', 'v1.1'] as const)('Prism mock of the %s backend document', (version) => {
   it('accepts every request of a consumer typed by the generated types, and answers what our validator accepts', async () => {
     const mock = mocks.get(version)!;
     const from = mark(mock);

@@ -1,6 +1,6 @@
 /**
- * Every documented response of every operation, exercised once on purpose (issue #5, "Coverage of
- * the contract"). Each case names the operation and the status it must produce; the contract check
+ * Every documented response of every operation, exercised once on purpose, so the contract is
+ * covered. Each case names the operation and the status it must produce; the contract check
  * in test/support/app.ts validates the answer against the spec, and the coverage reporter
  * (test/contract/coverage.ts) counts it. Statuses no test can produce are in its EXCEPTIONS list;
  * this file checks that the two lists together cover every documented response of both versions.

@@ -1,5 +1,5 @@
 /**
- * Valid requests, generated from the v1.1 spec's request schemas (issue #5): every alias, optional
+ * Valid requests, generated from the v1.1 spec's request schemas: every alias, optional
  * field and extra field the schemas allow. The independent validator confirms each request conforms
  * before it is sent; the server must accept it (2xx), or refuse it with a documented 4xx whose reason
  * is outside the schema (an unknown file: 404, a file type that is not video or audio: 415, a declared

@@ -1,8 +1,9 @@
 /**
- * The contract check every test's traffic goes through (issue #5).
+ * The contract check every test's traffic goes through.
  *
  * Each request a test sends to the backend, and each response it gets back, is checked against the
- * committed YAML spec (openapi/{v1.0,v1.1}/backend.yaml, dereferenced by scripts/spec.ts) with an
+ * committed spec (each version's bundled backend document, server/generated/{v1.0,v1.1}/backend.openapi.json,
+ * dereferenced by scripts/spec.ts) with an
  * independent JSON Schema validator (Ajv, draft 2020-12), not with the server's generated schemas:
  *
  * - the request is matched to an operation by method and path template; its path, query and header

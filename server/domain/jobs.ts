@@ -1,0 +1,116 @@
+/**
+ * The rules around jobs that are not HTTP: which file may be processed, who may see or cancel a job,
+ * and what a callback is answered. Handlers map a request to one of these calls and the result back
+ * to a response; every change to a job goes through the store (server/jobs/store.ts).
+ */
+import { randomUUID } from 'node:crypto';
+import type { EventAuth, JobRow } from '../../drizzle/schema.js';
+import type { Config } from '../config.js';
+import { ApiError } from '../errors.js';
+import type { MlCallback } from '../generated/v1.1/routes.js';
+import { authEnabled } from '../http/auth.js';
+import type { JobStore } from '../jobs/store.js';
+import { isSafeKey, type ObjectInfo, type Storage } from '../storage/index.js';
+import { isMediaType } from '../storage/media.js';
+import { newCallbackToken } from './callback-token.js';
+import { isOwnersKey } from './uploads.js';
+
+export interface JobRules {
+  config: Pick<Config, 'auth' | 'storage'>;
+  storage: Storage;
+  jobs: JobStore;
+}
+
+const noFile = () => new ApiError('FILE_NOT_FOUND', 'No uploaded file with this key.');
+const noJob = (id: string) => new ApiError('JOB_NOT_FOUND', `No job with id ${id}.`);
+
+/** The file a job is asked for: a key, or a URL of this service's own storage. */
+export type JobSource = { fileKey: string } | { videoUrl: string } | Record<string, never>;
+
+/**
+ * The stored file behind a request, if the caller may process it. A `video_url` must point into this
+ * service's own storage: the ML server downloads whatever URL it is given, so anything else would be
+ * a server-side request forgery. With authentication on, only keys in the caller's own upload folder
+ * count. The file must exist, be no larger than the upload limit and be video or audio (docs/limits.md).
+ */
+export async function processableFile(rules: JobRules, owner: string | null, source: JobSource): Promise<{ key: string; info: ObjectInfo }> {
+  let key: string | undefined;
+  if ('fileKey' in source) key = source.fileKey;
+  else if ('videoUrl' in source) {
+    key = rules.storage.keyFromUrl(source.videoUrl) ?? undefined;
+    if (key === undefined) {
+      throw new ApiError('VALIDATION_ERROR', 'video_url must point into this service\'s own storage.', {
+        details: [{ path: 'video_url', message: 'not a URL of this service\'s storage' }],
+      });
+    }
+  }
+  if (key === undefined || !isSafeKey(key)) throw noFile();
+  if (authEnabled(rules.config.auth) && !isOwnersKey(owner, key)) throw noFile();
+  const info = await rules.storage.head(key);
+  if (!info) throw noFile();
+  const max = rules.config.storage.maxUploadBytes;
+  if (info.size > max) throw new ApiError('PAYLOAD_TOO_LARGE', `The file is larger than ${max} bytes.`);
+  if (info.contentType !== undefined && !isMediaType(info.contentType)) {
+    throw new ApiError('UNSUPPORTED_MEDIA_TYPE', 'Only video and audio files can be processed.');
+  }
+  return { key, info };
+}
+
+/** Stores a new pending job for a processable file, or returns the earlier one for a repeated idempotency key. */
+export async function requestProcessing(
+  rules: JobRules,
+  request: { owner: string | null; source: JobSource; language: string; idempotencyKey: string | null },
+): Promise<{ row: JobRow; created: boolean; size: number }> {
+  const { key, info } = await processableFile(rules, request.owner, request.source);
+  const { row, created } = await rules.jobs.create({
+    id: randomUUID(),
+    fileKey: key,
+    fileSize: info.size,
+    contentType: info.contentType ?? null,
+    language: request.language,
+    owner: request.owner,
+    idempotencyKey: request.idempotencyKey,
+    callbackToken: newCallbackToken(),
+  });
+  return { row, created, size: info.size };
+}
+
+/** A job the caller may see: with authentication on, only their own; anyone else's is JOB_NOT_FOUND, as if it did not exist. */
+export async function ownedJob<R extends Pick<JobRow, 'owner'>>(
+  rules: Pick<JobRules, 'config'>,
+  owner: string | null,
+  id: string,
+  read: (id: string) => Promise<R | undefined>,
+): Promise<R> {
+  const row = await read(id);
+  if (!row || (authEnabled(rules.config.auth) && row.owner !== owner)) throw noJob(id);
+  return row;
+}
+
+/** Cancels a pending or processing job; a cancelled job stays cancelled; a finished one is JOB_NOT_CANCELLABLE. */
+export async function cancelJob(rules: JobRules, owner: string | null, id: string): Promise<{ jobId: string }> {
+  const head = await ownedJob(rules, owner, id, rules.jobs.getVersion);
+  const { decision } = await rules.jobs.transition(head.id, { type: 'cancel' });
+  if (!decision) throw noJob(id);
+  if (decision.outcome === 'refuse') throw new ApiError(decision.code, decision.reason);
+  return { jobId: head.id };
+}
+
+export type CallbackAck = { status: 'received' | 'ignored'; job_id: string; reason?: string };
+
+/**
+ * Applies an authenticated callback and says what became of it: `received`, or `ignored` with the
+ * reason (the ML server is always answered 200 for a job it may report on; docs/callbacks.md).
+ * A callback that came through a per-job token must be about that token's job.
+ */
+export async function receiveCallback(
+  rules: Pick<JobRules, 'jobs'>,
+  body: MlCallback,
+  auth: { via: Exclude<EventAuth, 'backend'>; tokenJobId?: string | undefined; webhookId?: string | undefined },
+): Promise<CallbackAck> {
+  if (auth.tokenJobId !== undefined && auth.tokenJobId !== body.job_id) throw new ApiError('UNAUTHORIZED', 'The callback token does not belong to this job.');
+  const { job, decision } = await rules.jobs.callback(body, auth.via, auth.webhookId);
+  if (!job) throw noJob(body.job_id);
+  if (decision.outcome === 'apply') return { status: 'received', job_id: job.id };
+  return { status: 'ignored', job_id: job.id, reason: decision.outcome === 'ignore' ? decision.reason : 'refused' };
+}

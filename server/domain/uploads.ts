@@ -1,0 +1,62 @@
+/**
+ * Upload keys and who may use them (docs/storage.md): every upload lands under its owner's folder,
+ * and with authentication on a user may process only keys under their own folder.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { ApiError } from '../errors.js';
+import { contentTypeFor, isMediaType } from '../storage/media.js';
+
+/** `my video (1).MP4` -> `my_video_1_.MP4`; no path, no `..`, at most 120 characters. */
+export function sanitizeFilename(name: string): string {
+  const base = name.split(/[\\/]/).at(-1) ?? '';
+  const cleaned = base
+    .normalize('NFKC')
+    .replace(/[^A-Za-z0-9._-]+/g, '_')
+    .replace(/\.{2,}/g, '.')
+    .replace(/^[._]+/, '')
+    .slice(-120);
+  return cleaned === '' ? 'video' : cleaned;
+}
+
+/**
+ * The folder of an owner's uploads. It must not be shared by two owners, so an owner that is not
+ * already a plain short name is replaced by a hash of it instead of being "cleaned" (which would make
+ * `a.b` and `a_b` the same).
+ */
+export const ownerSegment = (owner: string | null) =>
+  owner === null ? 'anonymous' : /^[A-Za-z0-9-]{1,64}$/.test(owner) && owner !== 'anonymous' ? owner : `u_${createHash('sha256').update(owner).digest('hex').slice(0, 32)}`;
+
+/** True when `key` lies in `owner`'s upload folder. */
+export const isOwnersKey = (owner: string | null, key: string) => key.startsWith(`videos/${ownerSegment(owner)}/`);
+
+/**
+ * `videos/{owner or "anonymous"}/{YYYYmmdd_HHMMSS UTC}_{8 hex}_{sanitised filename}`
+ *
+ * @example
+ * uploadKey('alice', 'talk.mp4', new Date('2025-01-02T03:04:05Z')) // 'videos/alice/20250102_030405_1a2b3c4d_talk.mp4'
+ */
+export function uploadKey(owner: string | null, filename: string, now = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '_').slice(0, 15);
+  return `videos/${ownerSegment(owner)}/${stamp}_${randomBytes(4).toString('hex')}_${sanitizeFilename(filename)}`;
+}
+
+export interface UploadRequest {
+  filename: string;
+  /** The content type the client declared, if any (empty means none). */
+  contentType: string | undefined;
+  size: number | undefined;
+}
+
+/**
+ * Where an upload goes and with which content type: video and audio only, and no file declared
+ * larger than `maxBytes` (docs/limits.md). Without a declared type, the extension decides.
+ */
+export function planUpload(owner: string | null, request: UploadRequest, maxBytes: number): { key: string; contentType: string } {
+  const declared = request.contentType?.trim() ? request.contentType.trim().toLowerCase() : undefined;
+  const contentType = declared ?? contentTypeFor(request.filename);
+  if (!contentType || !isMediaType(contentType)) {
+    throw new ApiError('UNSUPPORTED_MEDIA_TYPE', 'Only video and audio files can be uploaded.', { content_type: contentType ?? null });
+  }
+  if (request.size !== undefined && request.size > maxBytes) throw new ApiError('PAYLOAD_TOO_LARGE', `The file is larger than ${maxBytes} bytes.`);
+  return { key: uploadKey(owner, request.filename), contentType };
+}

@@ -1,0 +1,66 @@
+/**
+ * How an ML callback proves it is genuine (docs/callbacks.md): a Standard Webhooks signature, an
+ * `X-Signature-256` HMAC over the raw bytes, the per-job token in the callback URL, or, only when
+ * `ALLOW_UNSIGNED_CALLBACKS` is set, nothing. Runs on the raw bytes before anything parses them.
+ */
+import { createHmac } from 'node:crypto';
+import type { MiddlewareHandler } from 'hono';
+import { Webhook } from 'standardwebhooks';
+import type { Config } from '../config.js';
+import type { AppEnv } from '../context.js';
+import { looksLikeCallbackToken } from '../domain/callback-token.js';
+import { ApiError } from '../errors.js';
+import { safeEqual } from './auth.js';
+
+/** Standard Webhooks secrets are `whsec_<base64>`; any other string is used as raw key bytes. */
+export function webhookVerifier(secret: string): Webhook {
+  return secret.startsWith('whsec_') ? new Webhook(secret) : new Webhook(secret, { format: 'raw' });
+}
+
+export function hmacSignature(secret: string, body: string): string {
+  return `sha256=${createHmac('sha256', secret).update(body, 'utf8').digest('hex')}`;
+}
+
+/** For the shared callback paths: a signature, an HMAC, or (if allowed) nothing. */
+export function signedCallbacks({ secret, allowUnsigned }: Config['webhooks']): MiddlewareHandler<AppEnv> {
+  const verifier = secret ? webhookVerifier(secret) : undefined;
+  return async (c, next) => {
+    const raw = await c.req.text();
+    const signature = c.req.header('webhook-signature');
+    const hmac = c.req.header('x-signature-256');
+    if (signature !== undefined) {
+      if (!verifier) throw new ApiError('UNAUTHORIZED', 'Signed callbacks are not configured on this backend.');
+      const id = c.req.header('webhook-id') ?? '';
+      try {
+        // Checks the signature and the ±5 minute timestamp tolerance.
+        verifier.verify(raw, { 'webhook-id': id, 'webhook-timestamp': c.req.header('webhook-timestamp') ?? '', 'webhook-signature': signature });
+      } catch {
+        throw new ApiError('UNAUTHORIZED', 'The webhook signature is invalid or too old.');
+      }
+      c.set('callbackAuth', 'signature');
+      c.set('webhookId', id);
+    } else if (hmac !== undefined) {
+      if (!secret || !safeEqual(hmac.trim().toLowerCase(), hmacSignature(secret, raw))) {
+        throw new ApiError('UNAUTHORIZED', 'The X-Signature-256 signature is invalid.');
+      }
+      c.set('callbackAuth', 'hmac');
+    } else if (allowUnsigned) {
+      c.set('callbackAuth', 'unsigned');
+    } else {
+      throw new ApiError('UNAUTHORIZED', 'Callbacks must be signed, or sent to the callback URL the backend gave the ML server.');
+    }
+    await next();
+  };
+}
+
+/** For the per-job callback base: the token in the path names the one job the callback may be about. */
+export function tokenCallbacks(jobIdForToken: (token: string) => Promise<string | undefined>): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const value = c.req.param('callback_token') ?? '';
+    const jobId = looksLikeCallbackToken(value) ? await jobIdForToken(value) : undefined;
+    if (!jobId) throw new ApiError('UNAUTHORIZED', 'Unknown callback token.');
+    c.set('callbackAuth', 'token');
+    c.set('tokenJobId', jobId);
+    await next();
+  };
+}
