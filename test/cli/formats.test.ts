@@ -1,8 +1,11 @@
-/** The output formats of `ecg transcribe`: text, json, SubRip and WebVTT renderings of one result. */
+/**
+ * The output formats of `ecg transcribe`: text and json here; SubRip and WebVTT are the SDK's
+ * `@ecg/sdk/subtitles`, tested in test/sdk/subtitles.test.ts.
+ */
 import type { TranscriptResult } from '@ecg/sdk';
+import { toSrt, toVtt } from '@ecg/sdk/subtitles';
 import { describe, expect, it } from 'vitest';
 import { render } from '../../clients/cli/src/format.js';
-import { toSrt, toVtt } from '../../clients/cli/src/subtitles.js';
 
 type Segment = TranscriptResult['segments'][number];
 
@@ -33,44 +36,7 @@ const talk = result([
   segment(3, 3725.125, 3726, null, 'Kept <on> the record & more'),
 ]);
 
-describe('SubRip', () => {
-  it('numbers the cues with text from 1, with comma-separated millisecond timings and the speaker in front', () => {
-    expect(toSrt(talk)).toBe(
-      [
-        '1\n00:00:00,500 --> 00:00:01,250\nSPEAKER_00: Hello there.\n',
-        '2\n00:01:01,000 --> 00:01:03,000\nSPEAKER_01: Fine, thanks and you?\n',
-        '3\n01:02:05,125 --> 01:02:06,000\nKept <on> the record & more\n',
-      ].join('\n'),
-    );
-  });
-
-  it('never ends a cue before it starts, and keeps a timing arrow out of the text', () => {
-    expect(toSrt(result([segment(0, 5, 4, 'SPEAKER_00', 'a --> b')]))).toBe('1\n00:00:05,000 --> 00:00:05,000\nSPEAKER_00: a -> b\n');
-  });
-
-  it('is empty for a transcript without segments', () => {
-    expect(toSrt(result([], ''))).toBe('');
-  });
-});
-
-describe('WebVTT', () => {
-  it('starts with the WEBVTT header, times cues with dots and names the speaker in a voice span, escaping markup', () => {
-    expect(toVtt(talk)).toBe(
-      [
-        'WEBVTT\n',
-        '00:00:00.500 --> 00:00:01.250\n<v SPEAKER_00>Hello there.\n',
-        '00:01:01.000 --> 00:01:03.000\n<v SPEAKER_01>Fine, thanks and you?\n',
-        '01:02:05.125 --> 01:02:06.000\nKept &lt;on&gt; the record &amp; more\n',
-      ].join('\n'),
-    );
-  });
-
-  it('is only the header for a transcript without segments', () => {
-    expect(toVtt(result([], ''))).toBe('WEBVTT\n');
-  });
-});
-
-describe('text and json', () => {
+describe('ecg transcribe --format', () => {
   it('prints one speaker-prefixed line per segment with text, each on one line', () => {
     expect(render(talk, 'text')).toBe('SPEAKER_00: Hello there.\nSPEAKER_01: Fine, thanks and you?\nKept <on> the record & more\n');
   });
@@ -83,7 +49,7 @@ describe('text and json', () => {
     expect(JSON.parse(render(talk, 'json'))).toEqual(talk);
   });
 
-  it('renders srt and vtt through the subtitle functions', () => {
+  it('renders srt and vtt with the SDK subtitle functions and their default options', () => {
     expect(render(talk, 'srt')).toBe(toSrt(talk));
     expect(render(talk, 'vtt')).toBe(toVtt(talk));
   });

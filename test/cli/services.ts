@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { JobStatusResponse } from '@ecg/sdk';
 import { scratchDatabase, type ScratchDatabase } from '../support/db.js';
 import { freePort, startBackend, type Proc } from '../support/process.js';
 import { root } from './build.js';
@@ -104,18 +105,11 @@ export async function videoFile(dir: string, name: string, bytes: number): Promi
   return path;
 }
 
-export interface JobStatus {
-  job_id: string;
-  status: string;
-  progress: number;
-  result?: { segments: Array<{ start: number; end: number; text: string; speaker: { speaker_id: string | null } }> };
-}
-
 /** The job as the backend's status endpoint reports it. */
-export async function jobStatus(baseUrl: string, jobId: string): Promise<JobStatus> {
+export async function jobStatus(baseUrl: string, jobId: string): Promise<JobStatusResponse> {
   const res = await fetch(`${baseUrl}/api/upload-video/status/${jobId}`);
   if (!res.ok) throw new Error(`status of ${jobId}: HTTP ${res.status}`);
-  return (await res.json()) as JobStatus;
+  return (await res.json()) as JobStatusResponse;
 }
 
 /** A job made through the API directly (upload URL, PUT, request-process), for the commands that act on one. */

@@ -1,7 +1,6 @@
 /** The output formats of `ecg transcribe --format`. */
 import type { TranscriptResult } from '@ecg/sdk';
-// The SubRip and WebVTT renderers: the one line to change to use another module with the same two functions.
-import { toSrt, toVtt } from './subtitles.js';
+import { toSrt, toVtt } from '@ecg/sdk/subtitles';
 
 export const FORMATS = ['text', 'json', 'srt', 'vtt'] as const;
 export type Format = (typeof FORMATS)[number];
