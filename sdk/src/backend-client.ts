@@ -17,7 +17,7 @@ import type {
   TerminalJobStatus,
   TokenSource,
 } from './types.js';
-import { putToStorage, uploadTarget, type UploadOptions, type UploadProgress } from './upload.js';
+import { putToStorage, type UploadOptions, type UploadProgress,uploadTarget } from './upload.js';
 import { prepare, type UploadSource } from './upload-source.js';
 import { waitForJob, type WaitForJobOptions } from './wait.js';
 

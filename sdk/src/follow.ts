@@ -5,9 +5,9 @@
  * @internal
  * @module
  */
+import { isTransient } from './call.js';
 import { EcgApiError } from './errors.js';
 import { abortReason, sleep } from './internal.js';
-import { isTransient } from './call.js';
 import { readSse } from './sse.js';
 import type { BackendApi, FetchLike, JobStatus, JobStatusResponse, TerminalJobStatus } from './types.js';
 

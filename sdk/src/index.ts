@@ -14,8 +14,11 @@
  * ```
  * @module
  */
-export { EcgApiError } from './errors.js';
+export type { BackendClient, BackendClientOptions, ProcessVideoOptions, RequestProcessInput } from './backend-client.js';
+export { createBackendClient } from './backend-client.js';
 export type { ApiErrorBody, ApiErrorCode, SdkErrorCode } from './errors.js';
+export { EcgApiError } from './errors.js';
+export type { RetryInfo, RetryOptions } from './transport.js';
 export type {
   BackendApi,
   CancelJobResponse,
@@ -29,9 +32,6 @@ export type {
   TokenSource,
   TranscriptResult,
 } from './types.js';
-export type { UploadSource } from './upload-source.js';
 export type { UploadOptions, UploadProgress } from './upload.js';
+export type { UploadSource } from './upload-source.js';
 export type { WaitForJobOptions } from './wait.js';
-export type { RetryInfo, RetryOptions } from './transport.js';
-export { createBackendClient } from './backend-client.js';
-export type { BackendClient, BackendClientOptions, ProcessVideoOptions, RequestProcessInput } from './backend-client.js';

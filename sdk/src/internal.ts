@@ -48,7 +48,7 @@ export function isAbortLike(err: unknown): boolean {
     typeof err === 'object' &&
     err !== null &&
     'name' in err &&
-    ((err as { name: unknown }).name === 'AbortError' || (err as { name: unknown }).name === 'TimeoutError')
+    ((err).name === 'AbortError' || (err).name === 'TimeoutError')
   );
 }
 

@@ -13,8 +13,10 @@
  * ```
  * @module
  */
-export { EcgApiError } from './errors.js';
+export type { CallbackClient, CallbackClientOptions, CallbackFetch } from './callbacks.js';
+export { createCallbackClient } from './callbacks.js';
 export type { ApiErrorBody, ApiErrorCode, SdkErrorCode } from './errors.js';
+export { EcgApiError } from './errors.js';
 export type {
   CallbackAck,
   CallbackBody,
@@ -33,5 +35,3 @@ export type {
   ProcessVideoResponse,
   ProcessVideoResponseV1_0,
 } from './ml-server-types.js';
-export { createCallbackClient } from './callbacks.js';
-export type { CallbackClient, CallbackClientOptions, CallbackFetch } from './callbacks.js';

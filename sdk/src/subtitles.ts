@@ -17,7 +17,7 @@
  * ```
  * @module
  */
-import { cuesOf, type Cue, type CueLimits } from './subtitle-cues.js';
+import { type Cue, type CueLimits,cuesOf } from './subtitle-cues.js';
 import type { TranscriptResult } from './types.js';
 
 export type { TranscriptResult } from './types.js';

@@ -3,9 +3,9 @@
  * errors retried with backoff.
  * @module
  */
+import { expectJson, isTransient } from './call.js';
 import { EcgApiError, errorFromResponse } from './errors.js';
 import { CallerError, followEvents, isTerminal } from './follow.js';
-import { expectJson, isTransient } from './call.js';
 import { abortReason, backoffDelay, isAbortLike, sleep } from './internal.js';
 import type { RetryInfo } from './transport.js';
 import type { BackendApi, FetchLike, JobStatusResponse, TerminalJobStatus } from './types.js';

@@ -20,9 +20,9 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { assertReachable, postgresOsUser, preparePrivateDir, type OsUser } from './data-dir.js';
+import { assertReachable, type OsUser,postgresOsUser, preparePrivateDir } from './data-dir.js';
 import { embeddedBinariesPackageDir, hydrateEmbeddedPostgresSymlinks, releaseProcessExitHooks } from './postgres-binaries.js';
-import { clearStalePostmaster, freePort, HOST, listenable, sleep, stopInstance, type EmbeddedLogger, type EmbeddedPostgresInstance } from './postgres-process.js';
+import { clearStalePostmaster, type EmbeddedLogger, type EmbeddedPostgresInstance,freePort, HOST, listenable, sleep, stopInstance } from './postgres-process.js';
 import { APP_ROLE, connectSuperuser, ensureAppRole, loadOrCreateCredentials, SUPERUSER } from './postgres-roles.js';
 
 export type { EmbeddedLogger } from './postgres-process.js';

@@ -3,16 +3,16 @@ import { createWriteStream } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { mkdir, open, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Readable, Transform } from 'node:stream';
 import type { TransformCallback } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
-import { Hono } from 'hono';
 import type { Context } from 'hono';
+import { Hono } from 'hono';
 import { routePath } from 'hono/route';
 import { ApiError } from '../errors.js';
-import { DIR_MODE, embeddedObjects, FILE_MODE, isMissing, normaliseContentType, readContentType } from './embedded.js';
 import type { EmbeddedStorage } from './embedded.js';
+import { DIR_MODE, embeddedObjects, FILE_MODE, isMissing, normaliseContentType, readContentType } from './embedded.js';
 import { parseRange } from './range.js';
 
 export interface EmbeddedStorageRoutesOptions {

@@ -1,5 +1,5 @@
-import { GetObjectCommand, HeadBucketCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { S3ClientConfig } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadBucketCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { assertExpiresIn, assertPresignUpload, assertSafeKey, isSafeKey, parseUrlWithoutCredentials } from './keys.js';
 import type { ObjectInfo, PresignedUpload, PresignUploadOptions, Storage } from './types.js';

@@ -11,13 +11,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { serve } from '@hono/node-server';
 import { build } from 'esbuild';
-import { chromium, type Browser } from 'playwright-core';
+import { type Browser,chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCallbackClient } from '@ecg/sdk/ml-server';
+import { sampleResult } from '../sdk/helpers.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { freePort } from '../support/process.js';
 import { requireTool } from '../support/tools.js';
-import { sampleResult } from '../sdk/helpers.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const haveBrowser = requireTool('chromium', CHROMIUM);

@@ -7,9 +7,9 @@
 import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { createRequire } from 'node:module';
-import { chromium, type Browser } from 'playwright-core';
-import { WebVTTParser, type CueNode } from 'webvtt-parser';
+import { type Browser,chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type CueNode,WebVTTParser } from 'webvtt-parser';
 import { toVtt } from '../../sdk/src/subtitles.js';
 import { transcript } from '../sdk/transcripts.js';
 

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildCli } from './build.js';
 import { runCli } from './run.js';
-import { createJob, jobStatus, startService, videoFile, type Service } from './services.js';
+import { createJob, jobStatus, type Service,startService, videoFile } from './services.js';
 
 let cli: string;
 let service: Service;

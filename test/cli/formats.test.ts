@@ -2,9 +2,9 @@
  * The output formats of `ecg transcribe`: text and json here; SubRip and WebVTT are the SDK's
  * `@ecg/sdk/subtitles`, tested in test/sdk/subtitles.test.ts.
  */
+import { describe, expect, it } from 'vitest';
 import type { TranscriptResult } from '@ecg/sdk';
 import { toSrt, toVtt } from '@ecg/sdk/subtitles';
-import { describe, expect, it } from 'vitest';
 import { render } from '../../clients/cli/src/format.js';
 
 type Segment = TranscriptResult['segments'][number];

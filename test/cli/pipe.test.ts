@@ -7,15 +7,15 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { JobStatusResponse } from '@ecg/sdk';
-import { toSrt, toVtt } from '@ecg/sdk/subtitles';
 import SrtParser from 'srt-parser-2';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebVTTParser } from 'webvtt-parser';
+import type { JobStatusResponse } from '@ecg/sdk';
+import { toSrt, toVtt } from '@ecg/sdk/subtitles';
 import { buildCli } from './build.js';
 import { runCli } from './run.js';
 import { keepScreen } from './screens.js';
-import { jobStatus, startService, videoFile, type Service } from './services.js';
+import { jobStatus, type Service,startService, videoFile } from './services.js';
 import { haveTmux, runInTerminal, shellQuote, type TerminalRun } from './tmux.js';
 
 // The full entity table: the parser's built-in one decodes `&lt;` as "<;".

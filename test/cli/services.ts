@@ -10,8 +10,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { JobStatusResponse } from '@ecg/sdk';
-import { scratchDatabase, type ScratchDatabase } from '../support/db.js';
-import { freePort, startBackend, type Proc } from '../support/process.js';
+import { type ScratchDatabase,scratchDatabase } from '../support/db.js';
+import { freePort, type Proc,startBackend } from '../support/process.js';
 import { root } from './build.js';
 
 /** The reference ML server's own command (`examples/ml-server/src/cli.ts`), behaving as `ML_BEHAVIOUR` says. */

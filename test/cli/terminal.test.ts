@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildCli } from './build.js';
 import { keepScreen } from './screens.js';
-import { jobStatus, startService, videoFile, type Service } from './services.js';
+import { jobStatus, type Service,startService, videoFile } from './services.js';
 import { haveTmux, runInTerminal, type TerminalRun } from './tmux.js';
 
 const JOB_LINE = /^Job ([0-9a-f-]{36})$/m;

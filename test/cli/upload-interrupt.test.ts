@@ -3,9 +3,9 @@
  * this test gives the CLI a stand-in backend whose storage accepts the PUT and then reads nothing:
  * the upload stalls part-way, with its bar on screen, until Ctrl-C aborts it.
  */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';

@@ -4,9 +4,9 @@
  * parameters, request bodies, response codes and response schemas.
  */
 import { describe, expect, it } from 'vitest';
+import { dereference, type JsonSchema, type OpenApiDoc,operationsOf } from '../../scripts/spec.js';
 import { createApp } from '../../server/app.js';
 import { loadConfig } from '../../server/config.js';
-import { dereference, operationsOf, type JsonSchema, type OpenApiDoc } from '../../scripts/spec.js';
 
 const KEPT = ['type', 'properties', 'required', 'items', 'enum', 'additionalProperties', 'minimum', 'maximum', 'minLength', 'maxLength', 'minItems', 'maxItems', 'default'] as const;
 

@@ -235,7 +235,7 @@ describe.each(VERSIONS)('callbacks of ML servers speaking %s', (version) => {
       const s = (await status.json()) as Obj;
       if (o.kind === 'completed') {
         expect(s).toMatchObject({ status: 'completed', progress: 100 });
-        expectNormalised(o.result as Obj | null, s.result as Obj);
+        expectNormalised(o.result, s.result as Obj);
       } else {
         expect(s).toMatchObject({ status: 'failed' });
         // What the ML server said is kept; when it said nothing the backend may name the failure itself.

@@ -4,7 +4,7 @@
  * allowed are listed in ALLOWED, each with its reason.
  */
 import { describe, expect, it } from 'vitest';
-import { APIS, dereference, operationsOf, type JsonSchema } from '../../scripts/spec.js';
+import { APIS, dereference, type JsonSchema,operationsOf } from '../../scripts/spec.js';
 
 const ALLOWED: Record<string, string> = {
   // The documented move of the callback (docs/api-versions.md): v1.1 ML servers post to

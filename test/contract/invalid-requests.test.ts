@@ -13,9 +13,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jobEvents, jobs } from '../../drizzle/schema.js';
 import type { JsonSchema } from '../../scripts/spec.js';
 import { createTestApp, PUBLIC_BASE, type TestApp } from '../support/app.js';
-import { checkRequest, contractOperations, invalidRequest, type ContractOperation } from '../support/contract.js';
+import { checkRequest, type ContractOperation,contractOperations, invalidRequest } from '../support/contract.js';
 import { badParams, brokenBodies, invalidBodies, property, requiredSlots, setAt } from './generate.js';
-import { ADMIN_TOKEN, callback, newJob, type Job } from './helpers.js';
+import { ADMIN_TOKEN, callback, type Job,newJob } from './helpers.js';
 
 let t: TestApp;
 let key: string; // uploaded, and never processed by a valid request: no job may ever point at it

@@ -35,7 +35,7 @@ beforeAll(async () => {
   // produces (server/routes/upload.routes.ts) and the SDK reads (uploadVideo in sdk/src/index.ts).
   const mutated = yaml
     .replace('required: [presigned_url, upload_url, url,', 'required: [presigned_url, upload_uri, url,')
-    .replace(/(\nGenerateUploadUrlResponse:[\s\S]*?\n    )upload_url:/, '$1upload_uri:');
+    .replace(/(\nGenerateUploadUrlResponse:[\s\S]*?\n {4})upload_url:/, '$1upload_uri:');
   expect(mutated).not.toBe(yaml);
   await writeFile(spec, mutated);
   await run(join(root, 'node_modules', '.bin', 'tsx'), ['scripts/gen.ts'], { cwd: dir });

@@ -9,11 +9,11 @@
  * during a database outage.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { contractOperations } from '../support/contract.js';
 import { createTestApp, PUBLIC_BASE, type TestApp } from '../support/app.js';
+import { contractOperations } from '../support/contract.js';
 import { invalidRequest } from '../support/contract.js';
 import { EXCEPTIONS } from './coverage.js';
-import { ADMIN_TOKEN, callback, closeQuietly, JWT_SECRET, newJob, post, unknownId, WEBHOOK_SECRET, type Job } from './helpers.js';
+import { ADMIN_TOKEN, callback, closeQuietly, type Job,JWT_SECRET, newJob, post, unknownId, WEBHOOK_SECRET } from './helpers.js';
 
 let open: TestApp; // unsigned callbacks allowed, admin token set, no rate limit
 let strict: TestApp; // JWT auth on, signed callbacks only, no admin token

@@ -14,7 +14,7 @@ import type { JsonSchema } from '../../scripts/spec.js';
 import { createTestApp, PUBLIC_BASE, type TestApp } from '../support/app.js';
 import { checkRequest, contractOperations } from '../support/contract.js';
 import { property, text, valueOf } from './generate.js';
-import { ADMIN_TOKEN, newJob, type Job } from './helpers.js';
+import { ADMIN_TOKEN, type Job,newJob } from './helpers.js';
 
 let t: TestApp;
 const keys: string[] = [];

@@ -8,15 +8,15 @@ import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { Hono } from 'hono';
 import { Webhook } from 'standardwebhooks';
-import { dereference } from '../../scripts/spec.js';
-import { schemaProblems } from '../support/contract.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
-  startReferenceMlServer,
   type Behaviour,
   type ReferenceMlServer,
   type ReferenceMlServerOptions,
+  startReferenceMlServer,
 } from '../../examples/ml-server/src/server.js';
+import { dereference } from '../../scripts/spec.js';
+import { schemaProblems } from '../support/contract.js';
 
 const SECRET = `whsec_${randomBytes(24).toString('base64')}`;
 const SIGNATURE = 'X-Amz-Signature=0123abcd';

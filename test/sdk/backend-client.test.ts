@@ -3,7 +3,7 @@ import { Hono } from 'hono';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createBackendClient, EcgApiError } from '../../sdk/src/index.js';
 import { bytesOf, fakeBackend, JOB, KEY } from './fake-backend.js';
-import { appFetch, eventStream, jobStatus, listen, sampleResult, sse, type Served } from './helpers.js';
+import { appFetch, eventStream, jobStatus, listen, sampleResult, type Served,sse } from './helpers.js';
 
 let served: Served | undefined;
 afterEach(async () => {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Hono } from 'hono';
 import { Webhook } from 'standardwebhooks';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createCallbackClient, EcgApiError, type CallbackBody, type MlResult } from '../../sdk/src/ml-server.js';
+import { type CallbackBody, createCallbackClient, EcgApiError, type MlResult } from '../../sdk/src/ml-server.js';
 import { webhookVerifier } from '../../server/http/callback-auth.js';
 import { appFetch, closedPort, listen, type Served } from './helpers.js';
 

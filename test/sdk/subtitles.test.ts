@@ -5,11 +5,11 @@
  */
 import { createRequire } from 'node:module';
 import SrtParser from 'srt-parser-2';
-import { WebVTTParser, type CueNode, type ParsedCue } from 'webvtt-parser';
 import { describe, expect, it } from 'vitest';
+import { type CueNode, type ParsedCue,WebVTTParser } from 'webvtt-parser';
 import type { TranscriptResult } from '../../sdk/src/index.js';
 import { toSrt, toVtt } from '../../sdk/src/subtitles.js';
-import { transcript, type SegmentSpec } from './transcripts.js';
+import { type SegmentSpec,transcript } from './transcripts.js';
 
 // The full entity table: the parser's built-in one decodes `&lt;` as "<;".
 const entities = createRequire(import.meta.url)('webvtt-parser/html-entities.json') as Record<string, string>;

@@ -3,17 +3,17 @@
  */
 import { describe, expectTypeOf, it } from 'vitest';
 import {
-  createBackendClient,
-  EcgApiError,
   type ApiErrorBody,
   type ApiErrorCode,
+  createBackendClient,
+  EcgApiError,
   type JobStatusResponse,
   type TerminalJobStatus,
   type TranscriptResult,
 } from '../../sdk/src/index.js';
 import { createMlServerClient, type MlHealthCheck, type ProcessVideoOutcome } from '../../sdk/src/ml-client.js';
-import { createCallbackClient, type CallbackAck, type MlResult, type ProcessVideoRequest } from '../../sdk/src/ml-server.js';
-import { toSrt, toVtt, type SubtitleOptions } from '../../sdk/src/subtitles.js';
+import { type CallbackAck, createCallbackClient, type MlResult, type ProcessVideoRequest } from '../../sdk/src/ml-server.js';
+import { type SubtitleOptions,toSrt, toVtt } from '../../sdk/src/subtitles.js';
 import type { TranscriptResult as TranscriptResult10 } from '../../sdk/src/v1.0.js';
 import type { BackendComponents, MlServerComponents, TranscriptResult as TranscriptResult11 } from '../../sdk/src/v1.1.js';
 

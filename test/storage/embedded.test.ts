@@ -5,12 +5,12 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { serve } from '@hono/node-server';
 import type { ServerType } from '@hono/node-server';
+import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createEmbeddedStorage, embeddedStorageRoutes } from '../../server/storage/index.js';
 import type { EmbeddedStorage } from '../../server/storage/index.js';
+import { createEmbeddedStorage, embeddedStorageRoutes } from '../../server/storage/index.js';
 import { describeStorageContract, uniqueKey, uploadThrough } from './suite.js';
 
 const SECRET = 'test-secret-0123456789abcdef';

@@ -10,13 +10,13 @@ import createClient from 'openapi-fetch';
 import { createMlServerClient } from '@ecg/sdk/ml-client';
 import type { paths } from '../../sdk/src/generated/v1.1/backend.js';
 import { createApp } from '../../server/app.js';
-import { loadConfig, type Config } from '../../server/config.js';
+import { type Config,loadConfig } from '../../server/config.js';
 import { createDatabase } from '../../server/db/client.js';
+import { runMigrations } from '../../server/db/migrate.js';
 import { createDispatcher } from '../../server/jobs/dispatcher.js';
 import { createJobEvents } from '../../server/jobs/events.js';
 import { createLogger } from '../../server/logger.js';
 import { createEmbeddedStorage, embeddedStorageRoutes } from '../../server/storage/index.js';
-import { runMigrations } from '../../server/db/migrate.js';
 import { contractFetch } from './contract.js';
 import { scratchDatabase, testDatabaseUrl } from './db.js';
 

@@ -16,8 +16,8 @@ import os from 'node:os';
 import path from 'node:path';
 import postgres from 'postgres';
 import type { TestProject } from 'vitest/node';
-import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../../server/embedded/postgres.js';
 import { runMigrations } from '../../server/db/migrate.js';
+import { type EmbeddedPostgresHandle,startEmbeddedPostgres } from '../../server/embedded/postgres.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {

@@ -5,10 +5,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
-import { cancel, status } from './commands/jobs.js';
 import { health } from './commands/health.js';
+import { cancel, status } from './commands/jobs.js';
 import { transcribe, type TranscribeOptions } from './commands/transcribe.js';
-import { DEFAULT_BASE_URL, resolveConnection, type Connection, type GlobalOptions } from './config.js';
+import { type Connection, DEFAULT_BASE_URL, type GlobalOptions,resolveConnection } from './config.js';
 import { ExitCode, exitCodeOf } from './exit.js';
 import { FORMATS } from './format.js';
 

@@ -2,8 +2,8 @@
  * What `ecg transcribe` shows on stderr while it works: progress bars on a terminal, plain log
  * lines otherwise (a pipe, a log file, CI, or `--no-progress`), so logs stay readable.
  */
-import type { JobStatusResponse, UploadProgress } from '@ecg/sdk';
 import cliProgress from 'cli-progress';
+import type { JobStatusResponse, UploadProgress } from '@ecg/sdk';
 
 export interface Reporter {
   uploadStarted(filename: string, size: number): void;

@@ -6,10 +6,10 @@
 import { constants } from 'node:fs';
 import { access, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
-import { createBackendClient, type BackendClient, type TerminalJobStatus } from '@ecg/sdk';
+import { type BackendClient, createBackendClient, type TerminalJobStatus } from '@ecg/sdk';
 import type { Connection } from '../config.js';
 import { CliError, ExitCode, exitCodeOf } from '../exit.js';
-import { render, type Format } from '../format.js';
+import { type Format,render } from '../format.js';
 import { barReporter, lineReporter, type Reporter } from '../progress.js';
 
 export interface TranscribeOptions {
