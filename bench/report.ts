@@ -21,7 +21,9 @@ export interface BenchResults {
   explain: Explained[];
   backend: TargetResults & { mlServerRequests?: number };
   peerResults?: TargetResults;
-  floors: { pkRead?: WrkResult; static?: WrkResult; write?: ProgressResult };
+  floors: { pkRead?: WrkResult | undefined; static?: WrkResult | undefined; write?: ProgressResult | undefined };
+  /** Targets that could not be measured, with why. */
+  failures: string[];
 }
 
 const num = (n: number, digits = 0) => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
@@ -89,12 +91,15 @@ export function printReport(r: BenchResults): void {
     ['PK-read floor', f.pkRead], ['static floor', f.static], ['write floor', f.write],
   ].filter(([, x]) => x && problems(x as WrkResult).length > 0).map(([n]) => n);
   if (dirty.length) console.log(`\nRuns WITH ERRORS (their figures are not comparable): ${dirty.join(', ')}`);
+  for (const f of r.failures) console.log(`FAILED: ${f}`);
 }
 
 export function printExplain(explained: Explained[], rows: number): void {
   console.log(`\nEXPLAIN (ANALYZE, BUFFERS) of the dispatcher's queries on ${num(rows)} jobs (bench/queries.ts)`);
   for (const e of explained) {
-    const top = e.plan[0]?.replace(/\s+\(cost=.*$/, '').trim() ?? '';
+    // The scan says whether an index was used; the top node (Aggregate, Limit, Update) says little.
+    const node = e.plan.find((l) => / Scan /.test(l)) ?? e.plan[0] ?? '';
+    const top = node.replace(/\s+\(cost=.*$/, '').replace(/^[\s>-]+/, '').trim();
     console.log(`  ${e.name.padEnd(34)} ${num(e.executionMs, 3).padStart(9)} ms execution, ${num(e.planningMs, 3).padStart(7)} ms planning, buffers hit ${e.sharedHit} read ${e.sharedRead}   ${top}`);
   }
 }

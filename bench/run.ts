@@ -40,6 +40,7 @@ async function main(): Promise<void> {
     explain: [],
     backend: {},
     floors: {},
+    failures: [],
   };
 
   const tmp = await mkdtemp(join(tmpdir(), 'ecg-bench-'));
@@ -82,19 +83,26 @@ async function main(): Promise<void> {
     const tctx: TargetContext = { root: ROOT, tmp, databaseUrl: db.url, webhookSecret, mlServerUrl: ml.url };
     const mctx: MeasureContext = { root: ROOT, tmp, opts, db, jobs: seeded.jobs, webhookSecret, result };
     const step = (what: string) => process.stdout.write(`  ${what}...\n`);
-    const withTarget = async <T>(start: () => Promise<Target>, body: (t: Target) => Promise<T>): Promise<T> => {
-      const t = await start();
-      running.add(t);
+    // A target that fails is reported and the others still run: one broken process spoils no other figure.
+    const withTarget = async <T>(name: string, start: () => Promise<Target>, body: (t: Target) => Promise<T>): Promise<T | undefined> => {
+      let t: Target | undefined;
       try {
+        t = await start();
+        running.add(t);
         return await body(t);
+      } catch (err) {
+        const message = `${name}: ${err instanceof Error ? err.message : String(err)}`;
+        results.failures.push(message);
+        console.log(`  FAILED ${message}`);
+        return undefined;
       } finally {
-        await t.stop();
-        running.delete(t);
+        await t?.stop();
+        if (t) running.delete(t);
       }
     };
 
     console.log('\nMeasuring (each target alone, one after the other)');
-    await withTarget(() => startBackend(tctx), async (t) => {
+    await withTarget('backend', () => startBackend(tctx), async (t) => {
       const b = results.backend;
       step('backend: status 200');
       b.status200 = await statusPoll(mctx, t);
@@ -108,7 +116,7 @@ async function main(): Promise<void> {
       b.mlServerRequests = ml.hits();
     });
     if (peer.ok) {
-      await withTarget(() => startPeer(tctx, opts.peerWorkers), async (t) => {
+      await withTarget('peer', () => startPeer(tctx, opts.peerWorkers), async (t) => {
         const p: NonNullable<BenchResults['peerResults']> = {};
         results.peerResults = p;
         step('peer: status 200');
@@ -121,11 +129,11 @@ async function main(): Promise<void> {
       });
     }
     step('PK-read floor: status 200');
-    results.floors.pkRead = await withTarget(() => startFloor(tctx, 'pk-read'), (t) => statusPoll(mctx, t));
+    results.floors.pkRead = await withTarget('PK-read floor', () => startFloor(tctx, 'pk-read'), (t) => statusPoll(mctx, t));
     step('static floor: status 304');
-    results.floors.static = await withTarget(() => startFloor(tctx, 'static'), (t) => statusPoll304(mctx, t));
+    results.floors.static = await withTarget('static floor', () => startFloor(tctx, 'static'), (t) => statusPoll304(mctx, t));
     step('write floor: progress callbacks');
-    results.floors.write = await withTarget(() => startFloor(tctx, 'write'), (t) => progressCallbacks(mctx, t));
+    results.floors.write = await withTarget('write floor', () => startFloor(tctx, 'write'), (t) => progressCallbacks(mctx, t));
 
     results.machine.loadAverageEnd = loadavg()[0]!;
     printReport(results);
