@@ -24,6 +24,8 @@ export interface BenchResults {
   floors: { pkRead?: WrkResult | undefined; static?: WrkResult | undefined; write?: ProgressResult | undefined };
   /** Targets that could not be measured, with why. */
   failures: string[];
+  /** Every round as measured, when there were several. */
+  rounds?: Array<Pick<BenchResults, 'backend' | 'peerResults' | 'floors'>>;
 }
 
 const num = (n: number, digits = 0) => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
@@ -37,8 +39,9 @@ function row(label: string, who: string, r: WrkResult | undefined, note = ''): s
     r.counts.status_304 !== undefined ? `${num(r.counts.status_304)} answered 304, ${num(r.counts.status_200 ?? 0)} answered 200` : '',
     'eventsWritten' in r ? `${num((r as ProgressResult).eventsWritten)} events written` : '',
   ].filter(Boolean);
+  const range = r.roundsRps && r.roundsRps.length > 1 ? ` (rounds ${r.roundsRps.map((x) => num(x)).join(', ')})` : '';
   return `${head}${num(r.rps).padStart(8)} req/s   p50 ${num(r.p50Ms, 2).padStart(7)} ms   p99 ${num(r.p99Ms, 2).padStart(7)} ms   ${
-    errs.length ? `ERRORS: ${errs.join('; ')}` : 'no errors'}${extra.length ? `; ${extra.join('; ')}` : ''}`;
+    errs.length ? `ERRORS: ${errs.join('; ')}` : 'no errors'}${extra.length ? `; ${extra.join('; ')}` : ''}${range}`;
 }
 
 const ratio = (a: number | undefined, b: number | undefined) => (a !== undefined && b !== undefined && b > 0 ? `${num(a / b, 2)}x` : 'n/a');
@@ -56,7 +59,8 @@ export function printReport(r: BenchResults): void {
   const f = r.floors;
   const peerNote = r.peer.available ? '' : '(skipped: peer not installed)';
   console.log('');
-  console.log(`Results (req/s from wrk, ${r.options.connections} connections, ${r.options.duration} s each after ${r.options.warmup} s warm-up; p50/p99 from wrk --latency)`);
+  console.log(`Results (req/s from wrk, ${r.options.connections} connections, ${r.options.duration} s each after ${r.options.warmup} s warm-up; p50/p99 from wrk --latency${
+    Number(r.options.rounds) > 1 ? `; per figure the round with the median req/s of ${r.options.rounds}` : ''})`);
   console.log(row('status 200', 'backend', b.status200));
   console.log(row('', 'peer (FastAPI)', p?.status200, peerNote));
   console.log(row('', 'PK-read floor', f.pkRead));
@@ -68,7 +72,7 @@ export function printReport(r: BenchResults): void {
   console.log(row('', 'write floor', f.write));
   const c = b.completion;
   console.log('');
-  console.log(`60-minute completion callback (${c ? num(c.bodyBytes / 1024 / 1024, 2) : '?'} MB, ${r.options.completions} sequential signed posts, each to a fresh job; time until the 200)`);
+  console.log(`60-minute completion callback (${c ? num(c.bodyBytes / 1024 / 1024, 2) : '?'} MB, ${c?.runs ?? r.options.completions} sequential signed posts, each to a fresh job; time until the 200)`);
   console.log(completionLine('backend', c, '(not run)'));
   console.log(completionLine('peer', p?.completion, peerNote || '(not run)'));
   if (b.completedStatus) {

@@ -9,12 +9,13 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createBenchDatabase, fillFinishedJobs, seed, type BenchDatabase } from './database.js';
-import { completedStatus, completionCallbacks, progressCallbacks, statusPoll, statusPoll304, type MeasureContext } from './measure.js';
+import type { MeasureContext } from './measure.js';
 import { parseOptions } from './options.js';
 import { bigResult } from './payload.js';
 import { explainAll } from './queries.js';
 import { printExplain, printReport, type BenchResults } from './report.js';
-import { peerAvailable, startBackend, startFloor, startIdleMlServer, startPeer, type Target, type TargetContext } from './targets.js';
+import { combineRounds, measureRound, type Round } from './rounds.js';
+import { peerAvailable, startIdleMlServer, type Target, type TargetContext } from './targets.js';
 import { WRK, wrkInstalled } from './wrk.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -101,39 +102,13 @@ async function main(): Promise<void> {
       }
     };
 
-    console.log('\nMeasuring (each target alone, one after the other)');
-    await withTarget('backend', () => startBackend(tctx), async (t) => {
-      const b = results.backend;
-      step('backend: status 200');
-      b.status200 = await statusPoll(mctx, t);
-      step('backend: status 304');
-      b.status304 = await statusPoll304(mctx, t);
-      step('backend: progress callbacks');
-      b.progress = await progressCallbacks(mctx, t);
-      step('backend: completion callbacks');
-      b.completion = await completionCallbacks(mctx, t);
-      b.completedStatus = await completedStatus(t, seeded.completed);
-      b.mlServerRequests = ml.hits();
-    });
-    if (peer.ok) {
-      await withTarget('peer', () => startPeer(tctx, opts.peerWorkers), async (t) => {
-        const p: NonNullable<BenchResults['peerResults']> = {};
-        results.peerResults = p;
-        step('peer: status 200');
-        p.status200 = await statusPoll(mctx, t);
-        step('peer: progress callbacks');
-        p.progress = await progressCallbacks(mctx, t);
-        step('peer: completion callbacks');
-        p.completion = await completionCallbacks(mctx, t);
-        p.completedStatus = await completedStatus(t, seeded.completed);
-      });
+    const rounds: Round[] = [];
+    for (let i = 1; i <= opts.rounds; i++) {
+      console.log(`\nMeasuring${opts.rounds > 1 ? `, round ${i} of ${opts.rounds}` : ''} (each target alone, one after the other)`);
+      rounds.push(await measureRound({ tctx, mctx, completedJob: seeded.completed, peer: { ok: peer.ok, workers: opts.peerWorkers }, mlHits: ml.hits, withTarget, step }));
     }
-    step('PK-read floor: status 200');
-    results.floors.pkRead = await withTarget('PK-read floor', () => startFloor(tctx, 'pk-read'), (t) => statusPoll(mctx, t));
-    step('static floor: status 304');
-    results.floors.static = await withTarget('static floor', () => startFloor(tctx, 'static'), (t) => statusPoll304(mctx, t));
-    step('write floor: progress callbacks');
-    results.floors.write = await withTarget('write floor', () => startFloor(tctx, 'write'), (t) => progressCallbacks(mctx, t));
+    Object.assign(results, combineRounds(rounds));
+    results.rounds = rounds;
 
     results.machine.loadAverageEnd = loadavg()[0]!;
     printReport(results);

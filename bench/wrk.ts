@@ -20,6 +20,8 @@ export interface WrkResult {
   counts: Record<string, number>;
   /** The first answer the script found wrong, if any. */
   sample?: string;
+  /** With several rounds: each round's req/s (this result is the median round's). */
+  roundsRps?: number[];
 }
 
 interface LuaResult {
