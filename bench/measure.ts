@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { countCpu, type CpuUse } from './cpu.js';
 import type { BenchDatabase } from './database.js';
 import type { BenchOptions } from './options.js';
 import { completionBody, signedHeaders, type bigResult } from './payload.js';
@@ -34,8 +35,16 @@ async function jobsFile(ctx: MeasureContext, name: string, etags?: string[]): Pr
   return path;
 }
 
-const run = (ctx: MeasureContext, target: Target, url: string, script: 'status' | 'status-etag' | 'progress', env: Record<string, string>) =>
-  wrk({ root: ctx.root, url, script, seconds: ctx.opts.duration, connections: ctx.opts.connections, threads: ctx.opts.threads, env }, ctx.opts.warmup);
+async function run(ctx: MeasureContext, target: Target, url: string, script: 'status' | 'status-etag' | 'progress', env: Record<string, string>): Promise<WrkResult> {
+  const pids = await target.servingPids();
+  let cpu: CpuUse | undefined;
+  const result = await wrk({ root: ctx.root, url, script, seconds: ctx.opts.duration, connections: ctx.opts.connections, threads: ctx.opts.threads, env }, ctx.opts.warmup, async () => {
+    const stop = await countCpu(pids, ctx.db.sql, ctx.db.name);
+    return async () => void (cpu = await stop());
+  });
+  if (!cpu || result.requests === 0) return result;
+  return { ...result, cpuMsPerRequest: { target: cpu.targetMs / result.requests, database: cpu.databaseMs / result.requests } };
+}
 
 /** The keys getJobStatus requires (openapi/v1.1/backend.yaml, JobStatusResponse); a processing job has no others. */
 const STATUS_KEYS = ['created_at', 'job_id', 'language', 'message', 'progress', 'status', 'updated_at'];

@@ -40,7 +40,8 @@ function row(label: string, who: string, r: WrkResult | undefined, note = ''): s
     'eventsWritten' in r ? `${num((r as ProgressResult).eventsWritten)} events written` : '',
   ].filter(Boolean);
   const range = r.roundsRps && r.roundsRps.length > 1 ? ` (rounds ${r.roundsRps.map((x) => num(x)).join(', ')})` : '';
-  return `${head}${num(r.rps).padStart(8)} req/s   p50 ${num(r.p50Ms, 2).padStart(7)} ms   p99 ${num(r.p99Ms, 2).padStart(7)} ms   ${
+  const cpu = r.cpuMsPerRequest ? `   CPU/req ${num(r.cpuMsPerRequest.target, 2).padStart(5)} + db ${num(r.cpuMsPerRequest.database, 2).padStart(4)} ms` : '';
+  return `${head}${num(r.rps).padStart(8)} req/s   p50 ${num(r.p50Ms, 2).padStart(7)} ms   p99 ${num(r.p99Ms, 2).padStart(7)} ms${cpu}   ${
     errs.length ? `ERRORS: ${errs.join('; ')}` : 'no errors'}${extra.length ? `; ${extra.join('; ')}` : ''}${range}`;
 }
 
@@ -59,7 +60,7 @@ export function printReport(r: BenchResults): void {
   const f = r.floors;
   const peerNote = r.peer.available ? '' : '(skipped: peer not installed)';
   console.log('');
-  console.log(`Results (req/s from wrk, ${r.options.connections} connections, ${r.options.duration} s each after ${r.options.warmup} s warm-up; p50/p99 from wrk --latency${
+  console.log(`Results (req/s from wrk, ${r.options.connections} connections, ${r.options.duration} s each after ${r.options.warmup} s warm-up; p50/p99 from wrk --latency; CPU/req: ms of CPU the target's processes + the database's spent per request${
     Number(r.options.rounds) > 1 ? `; per figure the round with the median req/s of ${r.options.rounds}` : ''})`);
   console.log(row('status 200', 'backend', b.status200));
   console.log(row('', 'peer (FastAPI)', p?.status200, peerNote));
@@ -88,6 +89,9 @@ export function printReport(r: BenchResults): void {
   console.log(`  progress cb  backend/peer ${ratio(b.progress?.rps, p?.progress?.rps)}   backend/write-floor ${ratio(b.progress?.rps, f.write?.rps)}`);
   console.log(`  completion   backend/peer time ${ratio(c?.medianMs, p?.completion?.medianMs)} (median), ${ratio(c?.maxMs, p?.completion?.maxMs)} (max)   backend memory growth/payload ${
     c ? `${num((c.memory.growthKiB * 1024) / c.bodyBytes, 1)}x` : 'n/a'}   peer ${p?.completion ? `${num((p.completion.memory.growthKiB * 1024) / p.completion.bodyBytes, 1)}x` : 'n/a'}`);
+  const cpuRatio = (a: WrkResult | undefined, b: WrkResult | undefined) => ratio(a?.cpuMsPerRequest?.target, b?.cpuMsPerRequest?.target);
+  console.log(`  CPU/request  backend/peer: status 200 ${cpuRatio(b.status200, p?.status200)}   progress cb ${cpuRatio(b.progress, p?.progress)};   backend/floor: status 200 ${
+    cpuRatio(b.status200, f.pkRead)}   status 304 ${cpuRatio(b.status304, f.static)}   progress cb ${cpuRatio(b.progress, f.write)}   (the target's own CPU; above 1 means the backend spends more)`);
   console.log(`  p99 latency  backend/peer: status 200 ${ratio(b.status200?.p99Ms, p?.status200?.p99Ms)}   progress cb ${ratio(b.progress?.p99Ms, p?.progress?.p99Ms)}   (below 1 means the backend is faster)`);
   const dirty = [
     ['backend status 200', b.status200], ['backend status 304', b.status304], ['backend progress', b.progress],
