@@ -63,7 +63,8 @@ async function main(): Promise<void> {
     console.log(`machine: ${results.machine.cpu}, ${results.machine.cores} cores, Node ${process.version}, PostgreSQL ${db.serverVersion}; load average ${num1(results.machine.loadAverageStart)} at start (a shared machine: other work runs beside the bench)`);
     console.log(`database: ${db.name} (fresh, shipped migrations), ${SEEDED_JOBS} processing jobs and a completed one${opts.rows ? `, plus ${opts.rows.toLocaleString('en-US')} finished jobs` : ''}`);
     if (peer.ok) {
-      console.log(`peer: ${peer.detail}; uvicorn --workers ${opts.peerWorkers} (one process, one event loop, like the backend's one Node process)`);
+      console.log(`peer: ${peer.detail}; uvicorn --workers ${opts.peerWorkers} ${
+        opts.peerWorkers === 1 ? "(one process, one event loop, like the backend's one Node process)" : '(more processes than the backend has: memory is summed over the workers)'}`);
     } else {
       console.log('peer: skipped, FastAPI/uvicorn/asyncpg are not installed for /usr/bin/python3. Install them with:');
       console.log('  apt-get install python3-fastapi python3-uvicorn python3-asyncpg');
