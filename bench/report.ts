@@ -24,6 +24,8 @@ export interface BenchResults {
   floors: { pkRead?: WrkResult | undefined; static?: WrkResult | undefined; write?: ProgressResult | undefined };
   /** Targets that could not be measured, with why. */
   failures: string[];
+  /** Distinct stored results and raw results over the jobs completed by the completion posts of every target. */
+  storedResults?: { results: number; raw: number; jobs: number };
   /** Every round as measured, when there were several. */
   rounds?: Array<Pick<BenchResults, 'backend' | 'peerResults' | 'floors'>>;
 }
@@ -79,6 +81,10 @@ export function printReport(r: BenchResults): void {
   if (b.completedStatus) {
     console.log(`  status GET of a completed 60-minute job (${num(b.completedStatus.bytes / 1024 / 1024, 2)} MB body, median of 5): backend ${num(b.completedStatus.medianMs, 1)} ms${
       p?.completedStatus ? `, peer ${num(p.completedStatus.medianMs, 1)} ms` : ''}`);
+  }
+  if (r.storedResults) {
+    const s = r.storedResults;
+    console.log(`  stored by the completion posts of all targets: ${s.jobs} jobs, ${s.results} distinct result${s.results === 1 ? '' : 's'} and ${s.raw} distinct raw result${s.raw === 1 ? '' : 's'} (1 and 1: every target stored the same)`);
   }
   if (b.mlServerRequests !== undefined) console.log(`  requests that reached the idle ML server during the backend's runs: ${b.mlServerRequests} (0 expected: nothing was dispatched)`);
 

@@ -110,6 +110,11 @@ async function main(): Promise<void> {
     }
     Object.assign(results, combineRounds(rounds));
     results.rounds = rounds;
+    // The peer does the same work only if it stores the same thing: one distinct result (jsonb equality) for all completion posts.
+    const [stored] = await db.sql<{ results: number; raw: number; jobs: number }[]>`
+      select count(distinct result)::int as results, count(distinct raw_result)::int as raw, count(*)::int as jobs
+      from jobs where status = 'completed' and file_key = 'videos/anonymous/20261201_000000_bench.mp4'`;
+    results.storedResults = stored ?? { results: 0, raw: 0, jobs: 0 };
 
     results.machine.loadAverageEnd = loadavg()[0]!;
     printReport(results);
