@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { countCpu, type CpuUse } from './cpu.js';
 import type { BenchDatabase } from './database.js';
 import type { BenchOptions } from './options.js';
-import { completionBody, signedHeaders, type bigResult } from './payload.js';
+import { type bigResult,completionBody, signedHeaders } from './payload.js';
 import { memoryOf } from './processes.js';
 import type { Target } from './targets.js';
 import { wrk, type WrkResult } from './wrk.js';

@@ -62,8 +62,8 @@ export function printReport(r: BenchResults): void {
   const f = r.floors;
   const peerNote = r.peer.available ? '' : '(skipped: peer not installed)';
   console.log('');
-  console.log(`Results (req/s from wrk, ${r.options.connections} connections, ${r.options.duration} s each after ${r.options.warmup} s warm-up; p50/p99 from wrk --latency; CPU/req: ms of CPU the target's processes + the database's spent per request${
-    Number(r.options.rounds) > 1 ? `; per figure the round with the median req/s of ${r.options.rounds}` : ''})`);
+  console.log(`Results (req/s from wrk, ${String(r.options.connections)} connections, ${String(r.options.duration)} s each after ${String(r.options.warmup)} s warm-up; p50/p99 from wrk --latency; CPU/req: ms of CPU the target's processes + the database's spent per request${
+    Number(r.options.rounds) > 1 ? `; per figure the round with the median req/s of ${String(r.options.rounds)}` : ''})`);
   console.log(row('status 200', 'backend', b.status200));
   console.log(row('', 'peer (FastAPI)', p?.status200, peerNote));
   console.log(row('', 'PK-read floor', f.pkRead));
@@ -75,7 +75,7 @@ export function printReport(r: BenchResults): void {
   console.log(row('', 'write floor', f.write));
   const c = b.completion;
   console.log('');
-  console.log(`60-minute completion callback (${c ? num(c.bodyBytes / 1024 / 1024, 2) : '?'} MB, ${c?.runs ?? r.options.completions} sequential signed posts, each to a fresh job; time until the 200)`);
+  console.log(`60-minute completion callback (${c ? num(c.bodyBytes / 1024 / 1024, 2) : '?'} MB, ${String(c?.runs ?? r.options.completions)} sequential signed posts, each to a fresh job; time until the 200)`);
   console.log(completionLine('backend', c, '(not run)'));
   console.log(completionLine('peer', p?.completion, peerNote || '(not run)'));
   if (b.completedStatus) {
@@ -99,11 +99,12 @@ export function printReport(r: BenchResults): void {
   console.log(`  CPU/request  backend/peer: status 200 ${cpuRatio(b.status200, p?.status200)}   progress cb ${cpuRatio(b.progress, p?.progress)};   backend/floor: status 200 ${
     cpuRatio(b.status200, f.pkRead)}   status 304 ${cpuRatio(b.status304, f.static)}   progress cb ${cpuRatio(b.progress, f.write)}   (the target's own CPU; above 1 means the backend spends more)`);
   console.log(`  p99 latency  backend/peer: status 200 ${ratio(b.status200?.p99Ms, p?.status200?.p99Ms)}   progress cb ${ratio(b.progress?.p99Ms, p?.progress?.p99Ms)}   (below 1 means the backend is faster)`);
-  const dirty = [
+  const runs: Array<[string, WrkResult | undefined]> = [
     ['backend status 200', b.status200], ['backend status 304', b.status304], ['backend progress', b.progress],
     ['peer status 200', p?.status200], ['peer progress', p?.progress],
     ['PK-read floor', f.pkRead], ['static floor', f.static], ['write floor', f.write],
-  ].filter(([, x]) => x && problems(x as WrkResult).length > 0).map(([n]) => n);
+  ];
+  const dirty = runs.filter(([, x]) => x !== undefined && problems(x).length > 0).map(([n]) => n);
   if (dirty.length) console.log(`\nRuns WITH ERRORS (their figures are not comparable): ${dirty.join(', ')}`);
   for (const f of r.failures) console.log(`FAILED: ${f}`);
 }

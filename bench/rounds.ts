@@ -2,7 +2,7 @@
  * One round measures every target once, each alone; `--rounds N` repeats it and keeps, per figure,
  * the round with the median throughput, so a burst of the machine's other work moves no ratio alone.
  */
-import { completedStatus, completionCallbacks, progressCallbacks, statusPoll, statusPoll304, type CompletionResult, type MeasureContext } from './measure.js';
+import { completedStatus, completionCallbacks, type CompletionResult, type MeasureContext,progressCallbacks, statusPoll, statusPoll304 } from './measure.js';
 import type { BenchResults, TargetResults } from './report.js';
 import { startBackend, startFloor, startPeer, type Target, type TargetContext } from './targets.js';
 import type { WrkResult } from './wrk.js';
