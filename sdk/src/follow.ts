@@ -17,8 +17,11 @@ const TERMINAL: readonly JobStatus[] = ['completed', 'failed', 'cancelled'];
 export const isTerminal = (s: JobStatusResponse): s is TerminalJobStatus => TERMINAL.includes(s.status);
 
 /** @internal Carries an error thrown by the caller's `onProgress` through the transport's error handling. */
-export class CallerError {
-  constructor(readonly cause: unknown) {}
+export class CallerError extends Error {
+  override readonly name = 'CallerError';
+  constructor(override readonly cause: unknown) {
+    super('The onProgress callback threw', { cause });
+  }
 }
 
 function parseStatus(json: string): JobStatusResponse | undefined {

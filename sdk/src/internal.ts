@@ -4,9 +4,19 @@
  * @module
  */
 
-/** @internal The reason a signal was aborted, as something throwable. */
-export function abortReason(signal: AbortSignal): unknown {
-  return signal.reason ?? new DOMException('This operation was aborted', 'AbortError');
+/**
+ * @internal The reason a signal was aborted, as the error every aborted SDK call rejects with: the
+ * reason itself when it is an `Error` (the default `AbortError` and `AbortSignal.timeout()`'s
+ * `TimeoutError` are `DOMException`s, which are), otherwise an `AbortError` that carries the
+ * caller's value as its `cause`, so callers can always test `name` and read `message`.
+ */
+export function abortReason(signal: AbortSignal): Error {
+  const reason: unknown = signal.reason;
+  if (reason instanceof Error) return reason;
+  if (reason === undefined) return new DOMException('This operation was aborted', 'AbortError');
+  const err = new Error('This operation was aborted', { cause: reason });
+  err.name = 'AbortError';
+  return err;
 }
 
 /** @internal Resolves after `ms`, rejects with the signal's reason as soon as it aborts. */

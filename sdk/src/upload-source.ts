@@ -51,9 +51,10 @@ function iterableToStream(source: AsyncIterable<Uint8Array>): ReadableStream<Uin
   const iterator = source[Symbol.asyncIterator]();
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
-      const { value, done } = await iterator.next();
-      if (done) controller.close();
-      else controller.enqueue(typeof value === 'string' ? new TextEncoder().encode(value) : value);
+      // The iterator's return value (when `done`) is never used.
+      const next: IteratorResult<Uint8Array | string, unknown> = await iterator.next();
+      if (next.done) controller.close();
+      else controller.enqueue(typeof next.value === 'string' ? new TextEncoder().encode(next.value) : next.value);
     },
     async cancel(reason) {
       await iterator.return?.(reason);

@@ -22,7 +22,7 @@ import type { BackendApi, FetchLike, JobStatusResponse, TerminalJobStatus } from
 export interface WaitForJobOptions {
   /** Called with every status received (each Server-Sent Event, each changed poll answer). */
   onProgress?: (status: JobStatusResponse) => void;
-  /** Stops waiting; the promise rejects with the signal's reason. */
+  /** Stops waiting; the promise rejects with the signal's reason (wrapped in an `AbortError` when it is not an `Error`). */
   signal?: AbortSignal;
   /** Polling interval when Server-Sent Events are not available, and the base of the backoff. Default 2000. */
   intervalMs?: number;

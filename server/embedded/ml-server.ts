@@ -17,5 +17,5 @@ export interface EmbeddedMlServer {
 /** Starts the reference ML server on a free loopback port. */
 export async function startEmbeddedMlServer(logger: Logger): Promise<EmbeddedMlServer> {
   const ml = await startReferenceMlServer({ port: 0, host: '127.0.0.1', logger });
-  return { url: ml.url, close: ml.close };
+  return { url: ml.url, close: () => ml.close() };
 }

@@ -40,7 +40,7 @@ export async function hydrateEmbeddedPostgresSymlinks(log: EmbeddedLogger = () =
   const pkgDir = embeddedBinariesPackageDir();
   let list: Array<{ source: string; target: string }>;
   try {
-    list = JSON.parse(await fs.readFile(path.join(pkgDir, 'native', 'pg-symlinks.json'), 'utf8'));
+    list = JSON.parse(await fs.readFile(path.join(pkgDir, 'native', 'pg-symlinks.json'), 'utf8')) as typeof list;
   } catch {
     return 0;
   }

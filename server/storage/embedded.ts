@@ -157,27 +157,33 @@ export function createEmbeddedStorage(options: EmbeddedStorageOptions): Embedded
     dir,
     maxBytes,
 
-    async presignUpload(key: string, opts: PresignUploadOptions): Promise<PresignedUpload> {
-      assertPresignUpload(key, opts);
-      const ct = normaliseContentType(opts.contentType);
-      const max = String(Math.min(opts.maxBytes, maxBytes));
-      const expires = unixNow() + opts.expiresIn;
-      const sig = sign('PUT', key, expires, ct, max).toString('base64url');
-      const query = new URLSearchParams({ expires: String(expires), ct, max, sig });
-      return {
-        url: `${baseUrl}/storage/${encodeKey(key)}?${query}`,
-        method: 'PUT',
-        headers: { 'Content-Type': opts.contentType },
-        expiresIn: opts.expiresIn,
-      };
+    // Signing is synchronous; the promise executors turn a refused key or option into a rejection,
+    // as the Storage interface promises (the S3 driver's signer is asynchronous).
+    presignUpload(key: string, opts: PresignUploadOptions): Promise<PresignedUpload> {
+      return new Promise((resolve) => {
+        assertPresignUpload(key, opts);
+        const ct = normaliseContentType(opts.contentType);
+        const max = String(Math.min(opts.maxBytes, maxBytes));
+        const expires = unixNow() + opts.expiresIn;
+        const sig = sign('PUT', key, expires, ct, max).toString('base64url');
+        const query = new URLSearchParams({ expires: String(expires), ct, max, sig });
+        resolve({
+          url: `${baseUrl}/storage/${encodeKey(key)}?${query}`,
+          method: 'PUT',
+          headers: { 'Content-Type': opts.contentType },
+          expiresIn: opts.expiresIn,
+        });
+      });
     },
 
-    async presignDownload(key: string, opts: { expiresIn: number }): Promise<string> {
-      assertSafeKey(key);
-      assertExpiresIn(opts.expiresIn);
-      const expires = unixNow() + opts.expiresIn;
-      const sig = sign('GET', key, expires, '', '').toString('base64url');
-      return `${baseUrl}/storage/${encodeKey(key)}?${new URLSearchParams({ expires: String(expires), sig })}`;
+    presignDownload(key: string, opts: { expiresIn: number }): Promise<string> {
+      return new Promise((resolve) => {
+        assertSafeKey(key);
+        assertExpiresIn(opts.expiresIn);
+        const expires = unixNow() + opts.expiresIn;
+        const sig = sign('GET', key, expires, '', '').toString('base64url');
+        resolve(`${baseUrl}/storage/${encodeKey(key)}?${new URLSearchParams({ expires: String(expires), sig })}`);
+      });
     },
 
     async head(key: string): Promise<ObjectInfo | null> {

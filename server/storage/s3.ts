@@ -134,8 +134,9 @@ export function createS3Storage(options: S3StorageOptions): S3Storage {
       await client.send(new HeadBucketCommand({ Bucket: bucket }), { abortSignal: AbortSignal.timeout(readyTimeoutMs) });
     },
 
-    async close(): Promise<void> {
+    close(): Promise<void> {
       client.destroy();
+      return Promise.resolve();
     },
   };
 }

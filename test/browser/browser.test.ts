@@ -76,7 +76,7 @@ describe.skipIf(!haveBrowser)('in Chromium', () => {
     const tab = await browser.newPage();
     await tab.goto(pageBase);
     // A string, so the test runner's transform leaves the page's dynamic import alone.
-    const outcome = (await tab.evaluate(`(async () => {
+    const outcome = await tab.evaluate<{ fileKey: string; progress: number[]; seen: string[]; status: string; text: string | null }>(`(async () => {
       const { createBackendClient } = await import('/sdk.js');
       const ecg = createBackendClient({ baseUrl: ${JSON.stringify(apiBase)} });
       const progress = [];
@@ -86,7 +86,7 @@ describe.skipIf(!haveBrowser)('in Chromium', () => {
       const seen = [];
       const final = await ecg.waitForJob(job.job_id, { onProgress: (s) => seen.push(s.status + ':' + s.progress) });
       return { fileKey, progress, seen, status: final.status, text: final.result ? final.result.text : null };
-    })()`)) as { fileKey: string; progress: number[]; seen: string[]; status: string; text: string | null };
+    })()`);
     expect(outcome.fileKey).toMatch(/^videos\/anonymous\/\d{8}_\d{6}_[0-9a-f]{8}_from-browser\.mp4$/);
     expect(outcome.progress.at(-1)).toBe(100);
     expect(outcome.status).toBe('completed');

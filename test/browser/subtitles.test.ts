@@ -72,7 +72,7 @@ describe.skipIf(!haveBrowser)('WebVTT from toVtt in Chromium', () => {
     const tab = await browser.newPage();
     await tab.goto(base);
     // A string, so the test runner's transform leaves the page's code alone.
-    const cues = (await tab.evaluate(`(async () => {
+    const cues = await tab.evaluate<BrowserCue[]>(`(async () => {
       const element = document.querySelector('track');
       const track = element.track;
       track.mode = 'hidden';
@@ -94,7 +94,7 @@ describe.skipIf(!haveBrowser)('WebVTT from toVtt in Chromium', () => {
         }
         return { start: cue.startTime, end: cue.endTime, shown: html.textContent, voices, stamps };
       });
-    })()`)) as BrowserCue[];
+    })()`);
     await tab.close();
 
     const { cues: written, errors } = new WebVTTParser(entities).parse(vtt);

@@ -121,10 +121,11 @@ function listen(fetchFn: (req: Request) => Response | Promise<Response>): Promis
 
 beforeAll(async () => {
   // The backend over real HTTP. Its public base (embedded storage URLs, callback bases) is its own address.
-  let app: TestApp | undefined;
-  const server = await listen((req) => (app ? app.fetch(req) : new Response('starting', { status: 503 })));
+  const started: { app?: TestApp } = {};
+  const server = await listen((req) => (started.app ? started.app.fetch(req) : new Response('starting', { status: 503 })));
   // `app.fetch` here is the contract-checked fetch of the test harness: traffic through Prism is checked twice.
-  app = await createTestApp({ FASTAPI_BASE_URL: server.url, ADMIN_TOKEN, ALLOW_UNSIGNED_CALLBACKS: 'true', RATE_LIMIT_PER_MINUTE: '0' }, undefined, { isolatedDatabase: true });
+  const app = await createTestApp({ FASTAPI_BASE_URL: server.url, ADMIN_TOKEN, ALLOW_UNSIGNED_CALLBACKS: 'true', RATE_LIMIT_PER_MINUTE: '0' }, undefined, { isolatedDatabase: true });
+  started.app = app;
   backend = { t: app, url: server.url, close: async () => (await server.close(), await app.close()) };
 
   const liar = await listen(() => Response.json({ job_id: 'nope', status: 'exploded' }, { headers: { ETag: 'W/"1"' } }));
@@ -137,7 +138,7 @@ beforeAll(async () => {
   mocks.set('v1.0', v10);
   mocks.set('v1.1', v11);
   proxy = px;
-  control = { prism: ctl, close: liar.close };
+  control = { prism: ctl, close: () => liar.close() };
 }, 60_000);
 
 afterAll(async () => {

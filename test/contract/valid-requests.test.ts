@@ -35,6 +35,12 @@ const op = (id: string) => contractOperations('v1.1').find((o) => o.operationId 
 const bodySchema = (id: string) => op(id).operation.requestBody.content['application/json'].schema as JsonSchema;
 const paramSchema = (id: string, name: string) => ((op(id).operation.parameters ?? []) as JsonSchema[]).find((p) => p.name === name)!.schema as JsonSchema;
 
+/** A generated query parameter as the URL carries it: the spec's query parameters are strings and integers. */
+function queryValue(value: unknown): string {
+  if (typeof value === 'string' || typeof value === 'number') return String(value);
+  throw new Error(`Not a query parameter value: ${JSON.stringify(value)}`);
+}
+
 /** Sends a request the validator agrees is valid; returns the response and its JSON. */
 async function send(method: string, path: string, init: { body?: unknown; headers?: Record<string, string> } = {}) {
   const url = `${PUBLIC_BASE}${path}`;
@@ -161,9 +167,9 @@ describe('valid requests, generated from the v1.1 request schemas, are accepted'
     });
     await property('listJobs', arb, 30, 6, async ({ status, limit, offset }) => {
       const q = new URLSearchParams();
-      if (status !== undefined) q.set('status', String(status));
-      if (limit !== undefined) q.set('limit', String(limit));
-      if (offset !== undefined) q.set('offset', String(offset));
+      if (status !== undefined) q.set('status', queryValue(status));
+      if (limit !== undefined) q.set('limit', queryValue(limit));
+      if (offset !== undefined) q.set('offset', queryValue(offset));
       const { res, json } = await send('GET', `/api/upload-video/jobs?${q}`, { headers: { Authorization: `Bearer ${ADMIN_TOKEN}` } });
       expect(res.status).toBe(200);
       const page = json as { jobs: Array<{ status: string }>; limit: number; offset: number };

@@ -14,7 +14,7 @@ afterEach(async () => {
 describe('requestProcess, getStatus, cancel', () => {
   it('sends fileKey and language (default auto) with the token and the caller\'s Idempotency-Key, or a fresh one', async () => {
     const { app, seen } = fakeBackend();
-    const ecg = createBackendClient({ baseUrl: 'http://backend.test', token: async () => 'tok', fetch: appFetch(app) });
+    const ecg = createBackendClient({ baseUrl: 'http://backend.test', token: () => Promise.resolve('tok'), fetch: appFetch(app) });
     const job = await ecg.requestProcess({ fileKey: KEY, idempotencyKey: 'k1' });
     expect(job.job_id).toBe(JOB);
     expect(seen.process[0]).toEqual({ body: { fileKey: KEY, language: 'auto' }, auth: 'Bearer tok', idem: 'k1' });

@@ -169,9 +169,9 @@ describe('createCallbackClient', () => {
       maxAttempts: 100,
       deadlineMs: 300,
       baseDelayMs: 20,
-      fetch: async () => {
+      fetch: () => {
         attempts++;
-        return json({ error: 'INTERNAL_ERROR', message: 'Boom.' }, 500);
+        return Promise.resolve(json({ error: 'INTERNAL_ERROR', message: 'Boom.' }, 500));
       },
     });
     const started = Date.now();

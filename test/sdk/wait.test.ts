@@ -132,6 +132,18 @@ describe('waitForJob', () => {
     await expect(polling).rejects.toThrow('user left');
   });
 
+  it('rejects with an AbortError carrying the reason as its cause when the signal aborts with a non-Error', async () => {
+    const app = new Hono();
+    app.get('/api/upload-video/status/:id', (c) => c.json(jobStatus(JOB, 'processing', 5)));
+    const ecg = createBackendClient({ baseUrl: 'http://backend.test', fetch: appFetch(app) });
+    const controller = new AbortController();
+    const polling = ecg.waitForJob(JOB, { sse: false, intervalMs: 10_000, signal: controller.signal });
+    setTimeout(() => controller.abort('user left'), 50);
+    const err = await polling.catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect(err).toMatchObject({ name: 'AbortError', cause: 'user left' });
+  });
+
   it('drops a silent event stream and polls instead', async () => {
     const app = new Hono();
     app.get('/api/upload-video/status/:id/events', () => eventStream([], { keepOpen: true }));

@@ -25,13 +25,14 @@ interface Served {
 /** The storage behind a real HTTP server on 127.0.0.1, mounted exactly as the app does: `app.route('/storage', ...)`. */
 async function serveEmbedded(maxBytes = 3 * 1024 * 1024 * 1024): Promise<Served> {
   const dir = await mkdtemp(path.join(tmpdir(), 'ecg-embedded-'));
-  let app: Hono | undefined;
-  const server: ServerType = serve({ fetch: (req, env) => app!.fetch(req, env), port: 0, hostname: '127.0.0.1' });
+  // The routes are mounted once the server is listening: their storage needs its address.
+  const app = new Hono();
+  const server: ServerType = serve({ fetch: (req, env) => app.fetch(req, env), port: 0, hostname: '127.0.0.1' });
   await new Promise<void>((resolve) => (server.listening ? resolve() : server.once('listening', () => resolve())));
   const { port } = server.address() as AddressInfo;
   const base = `http://127.0.0.1:${port}`;
   const storage = createEmbeddedStorage({ dir: path.join(dir, 'store'), publicBaseUrl: `${base}/`, secret: SECRET, maxBytes });
-  app = new Hono().route('/storage', embeddedStorageRoutes(storage));
+  app.route('/storage', embeddedStorageRoutes(storage));
   return {
     storage,
     dir,
@@ -107,7 +108,7 @@ describeStorageContract('embedded', async () => {
       `${s.base}/storagex/videos/a.mp4`,
       `https://evil.example.com/storage/videos/a.mp4`,
     ],
-    teardown: s.close,
+    teardown: () => s.close(),
   };
 });
 

@@ -80,7 +80,7 @@ describeStorageContract('s3 (s3rver)', async () => {
       `https://${BUCKET}.s3.${REGION}.amazonaws.com/videos/a.mp4`,
       `https://evil.example.com/${BUCKET}/videos/a.mp4`,
     ],
-    teardown: local.close,
+    teardown: () => local.close(),
   };
 });
 

@@ -68,7 +68,7 @@ export async function createTestApp(env: Record<string, string> = {}, mlAnswer?:
   const mlCalls: TestApp['mlCalls'] = [];
   const mlApp = new Hono();
   mlApp.post('/api/upload-video/process-video', async (c) => {
-    const body = (await c.req.json()) as Record<string, unknown>;
+    const body = await c.req.json<Record<string, unknown>>();
     mlCalls.push({ body });
     if (mlAnswer) return mlAnswer(body);
     return c.json({ job_id: body.job_id, status: 'processing', message: 'started' });

@@ -43,7 +43,7 @@ export function describeCause(err: unknown): string {
   for (let e: unknown = err, depth = 0; e && depth < 6; depth++) {
     code ??= systemCode(e);
     if (e instanceof AggregateError) {
-      const inner = e.errors.find((x) => systemCode(x)) ?? e.errors[0];
+      const inner: unknown = e.errors.find((x) => systemCode(x)) ?? e.errors[0];
       code ??= systemCode(inner);
       if (inner instanceof Error) deepest = inner.message;
       break;
