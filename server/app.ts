@@ -21,6 +21,7 @@ import { registerCallbackRoutes } from './routes/callbacks.routes.js';
 import { registerJobRoutes } from './routes/jobs.routes.js';
 import { registerOpsRoutes } from './routes/ops.routes.js';
 import { registerUploadRoutes } from './routes/upload.routes.js';
+import { registerVideoRoutes } from './routes/video.routes.js';
 
 const require = createRequire(import.meta.url);
 
@@ -94,6 +95,7 @@ export function createApp(deps: AppDeps) {
   registerJobRoutes(api, v11, ctx);
   registerOpsRoutes(api, v11, ctx);
   registerCallbackRoutes(api, v11, ctx);
+  registerVideoRoutes(api, v11, ctx);
   app.route('/', api);
 
   if (deps.storageRoutes) app.route('/storage', deps.storageRoutes);
