@@ -20,6 +20,7 @@ import { createJobStore } from './jobs/store.js';
 import { registerCallbackRoutes } from './routes/callbacks.routes.js';
 import { registerJobRoutes } from './routes/jobs.routes.js';
 import { registerOpsRoutes } from './routes/ops.routes.js';
+import { playgroundRoutes } from './routes/playground.routes.js';
 import { registerUploadRoutes } from './routes/upload.routes.js';
 import { registerVideoRoutes } from './routes/video.routes.js';
 
@@ -123,6 +124,8 @@ export function createApp(deps: AppDeps) {
       ],
     } as Parameters<typeof Scalar>[0]),
   );
+
+  app.route('/', playgroundRoutes());
 
   app.notFound(() => {
     throw new ApiError('NOT_FOUND', 'No such route.');
