@@ -101,6 +101,8 @@ describe.skipIf(skipBrowser)('the playground in Chromium', () => {
     await tab.getByRole('button', { name: 'Open result of meeting.webm' }).click();
     const jobId = recent.find((j) => j.name === 'meeting.webm')!.id;
     await tab.waitForURL(`**/playground#job/${jobId}`);
+    await tab.getByRole('heading', { name: /^meeting\.webm/ }).waitFor();
+    expect(await tab.getByRole('heading', { name: 'Upload' }).isVisible()).toBe(false);
     const { result } = await statusOf(jobId);
     expect(result).toBeDefined();
 

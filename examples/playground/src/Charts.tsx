@@ -20,6 +20,8 @@ export function Timeline({ result, duration, time, colour, onSeek }: {
   return (
     <section aria-labelledby="timeline-title" className="panel">
       <h3 id="timeline-title">Speakers over time</h3>
+      {/* Scrolls sideways on narrow screens rather than shrinking its labels; focusable, so keys scroll it. */}
+      <div className="chart-scroll" tabIndex={0} role="group" aria-labelledby="timeline-title">
       <svg className="chart" viewBox={`0 0 ${W} ${height}`} role="img" aria-labelledby="timeline-desc">
         <desc id="timeline-desc">
           {speakers.map((s) => `${speakerName(s)} speaks ${result.segments.filter((g) => g.speaker.speaker_id === s).length} times`).join('; ')}
@@ -49,6 +51,7 @@ export function Timeline({ result, duration, time, colour, onSeek }: {
         <text x={label} y={height - 4} fontSize={12} fill="#333">0:00</text>
         <text x={W} y={height - 4} fontSize={12} fill="#333" textAnchor="end">{clock(duration)}</text>
       </svg>
+      </div>
     </section>
   );
 }
@@ -82,6 +85,7 @@ export function FeaturePlot({ words, duration, time }: { words: TimedWord[]; dur
   return (
     <section aria-labelledby="plot-title" className="panel">
       <h3 id="plot-title">Volume and pitch per word</h3>
+      <div className="chart-scroll" tabIndex={0} role="group" aria-labelledby="plot-title">
       <svg className="chart" viewBox={`0 0 ${W} ${SERIES.length * (panel + gap)}`} role="img" aria-labelledby="plot-desc">
         <desc id="plot-desc">Volume in decibels and pitch in hertz of each word, over time.</desc>
         {SERIES.map((s, i) => {
@@ -118,6 +122,7 @@ export function FeaturePlot({ words, duration, time }: { words: TimedWord[]; dur
           );
         })}
       </svg>
+      </div>
     </section>
   );
 }

@@ -82,6 +82,9 @@ function Completed({ jobId, result }: { jobId: string; result: TranscriptResult 
   );
 }
 
+/** The name the file was uploaded with: storage keys prefix it with a time and a random part (docs/storage.md). */
+const uploadedName = (stored: string | null | undefined) => stored?.replace(/^\d{8}_\d{6}_[0-9a-f]{8}_/, '');
+
 export function JobView({ jobId, onClose }: { jobId: string; onClose: () => void }) {
   const job = ecg.useJob(jobId);
   const heading = useRef<HTMLHeadingElement>(null);
@@ -90,7 +93,7 @@ export function JobView({ jobId, onClose }: { jobId: string; onClose: () => void
     <section aria-labelledby="job-title" className="job">
       <div className="job-head">
         <h2 id="job-title" ref={heading} tabIndex={-1}>
-          {job.data?.result?.metadata.filename ?? 'Job'} <span className="job-id">{jobId}</span>
+          {uploadedName(job.data?.result?.metadata.filename) ?? 'Job'} <span className="job-id">{jobId}</span>
         </h2>
         <button type="button" onClick={onClose}>Back to uploads</button>
       </div>
