@@ -7,8 +7,10 @@
 import type { QueryFunctionContext, UseQueryOptions } from '@tanstack/react-query';
 import createQueryClient from 'openapi-react-query';
 import type { BackendClient } from './backend-client.js';
+import { call, expectJson } from './call.js';
 import type { EcgApiError } from './errors.js';
 import { isTerminal } from './follow.js';
+import type { components } from './generated/v1.1/backend.js';
 import type { JobStatusResponse } from './types.js';
 
 const STATUS = '/api/upload-video/status/{job_id}';
@@ -56,4 +58,31 @@ export function jobQueries(client: BackendClient): (jobId: string) => JobQueryOp
       retry: false,
     };
   };
+}
+
+/**
+ * What `GET /api/upload-video/video/{job_id}` answers: a presigned, playable URL of the job's video.
+ *
+ * @example
+ * ```ts
+ * import type { JobVideoResponse } from '@ecg/sdk/react';
+ * const src = (v: JobVideoResponse) => v.video_url;
+ * ```
+ */
+export type JobVideoResponse = components['schemas']['JobVideoResponse'];
+
+const VIDEO = '/api/upload-video/video/{job_id}';
+
+/** @internal The query of a job's video URL: keyed by openapi-react-query, fetched through the client (errors are EcgApiError). */
+export function videoQueries(client: BackendClient) {
+  const $api = createQueryClient(client.api);
+  return (jobId: string) => ({
+    queryKey: $api.queryOptions('get', VIDEO, { params: { path: { job_id: jobId } } }).queryKey,
+    queryFn: ({ signal }: { signal: AbortSignal }) =>
+      call(client.api.GET(VIDEO, { params: { path: { job_id: jobId } }, signal, middleware: [expectJson] })),
+    // Fresh for most of its life; never swapped under a playing video by a window refocus.
+    staleTime: (query: { state: { data?: JobVideoResponse | undefined } }) => (query.state.data?.expires_in ?? 60) * 800,
+    refetchOnWindowFocus: false,
+    retry: false,
+  });
 }

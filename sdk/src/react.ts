@@ -28,13 +28,13 @@
 import { useQuery, type UseQueryResult } from '@tanstack/react-query';
 import type { BackendClient } from './backend-client.js';
 import type { EcgApiError } from './errors.js';
-import { jobQueries, type JobQueryKey, type JobQueryOptions } from './react-job.js';
+import { jobQueries, videoQueries, type JobQueryKey, type JobQueryOptions, type JobVideoResponse } from './react-job.js';
 import { processHook, type UseProcessVideo } from './react-process.js';
 import { uploadHook, type UseUploadVideo } from './react-upload.js';
 import type { JobStatusResponse } from './types.js';
 
 export { EcgApiError } from './errors.js';
-export type { JobQueryKey, JobQueryOptions } from './react-job.js';
+export type { JobQueryKey, JobQueryOptions, JobVideoResponse } from './react-job.js';
 export type { FilesInput } from './react-list.js';
 export type { ProcessItem, ProcessStage, UseProcessVideo } from './react-process.js';
 export type { UploadItem, UploadState, UseUploadVideo } from './react-upload.js';
@@ -81,6 +81,12 @@ export interface EcgReact {
    * Components showing the same job share one stream.
    */
   useJob(jobId: string | null | undefined, options?: UseJobOptions): UseQueryResult<JobStatusResponse, EcgApiError>;
+  /**
+   * A playable URL of the job's video (`getJobVideo`, v1.1): presigned, so a `<video>` loads it
+   * without the token. Kept fresh for most of its `expires_in`, and not refetched on window focus,
+   * so a playing video's source does not change under it. `error` is an {@link EcgApiError}.
+   */
+  useJobVideo(jobId: string | null | undefined, options?: UseJobOptions): UseQueryResult<JobVideoResponse, EcgApiError>;
   /** Uploads several files at once, each with its own progress, error and `abort()`. */
   useUploadVideo(): UseUploadVideo;
   /** Uploads, requests processing and follows the job, for several files at once. */
@@ -124,10 +130,17 @@ export interface EcgReact {
  */
 export function createEcgReact(client: BackendClient): EcgReact {
   const jobQuery = jobQueries(client);
+  const videoQuery = videoQueries(client);
   return {
     client,
     useJob(jobId, options = {}) {
       return useQuery({ ...jobQuery(jobId ?? ''), enabled: Boolean(jobId) && options.enabled !== false });
+    },
+    useJobVideo(jobId, options = {}) {
+      return useQuery<JobVideoResponse, EcgApiError, JobVideoResponse, readonly unknown[]>({
+        ...videoQuery(jobId ?? ''),
+        enabled: Boolean(jobId) && options.enabled !== false,
+      });
     },
     useUploadVideo: uploadHook(client),
     useProcessVideo: processHook(client, jobQuery),

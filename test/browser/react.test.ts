@@ -117,13 +117,14 @@ describe.skipIf(skipBrowser)('@ecg/sdk/react in Chromium', () => {
     await tab.close();
   }, 90_000);
 
-  it('gives an EcgApiError with its code for a job that does not exist', async () => {
+  it('gives an EcgApiError with its code for a job that does not exist, from useJob and useJobVideo', async () => {
     const tab = await browser.newPage();
     await tab.goto(`${pageBase}/?api=${encodeURIComponent(backend.url)}&job=${randomUUID()}`);
     const alert = tab.getByRole('alert');
     await alert.waitFor({ timeout: 30_000 });
     expect(await alert.getAttribute('data-code')).toBe('JOB_NOT_FOUND');
     expect(await alert.getAttribute('data-instance')).toBe('true');
+    expect(await alert.getAttribute('data-video-code')).toBe('JOB_NOT_FOUND');
     await tab.close();
   }, 60_000);
 });

@@ -52,7 +52,7 @@ describe('the SDK entries', () => {
         'MlServerClientOptions', 'MlServerPathsFor', 'ProcessVideoOutcome',
       ].sort(),
       react: [
-        'createEcgReact', 'EcgApiError', 'EcgReact', 'FilesInput', 'JobQueryKey', 'JobQueryOptions', 'ProcessItem', 'ProcessStage', 'UploadItem',
+        'createEcgReact', 'EcgApiError', 'EcgReact', 'FilesInput', 'JobQueryKey', 'JobQueryOptions', 'JobVideoResponse', 'ProcessItem', 'ProcessStage', 'UploadItem',
         'UploadState', 'UseJobOptions', 'UseProcessVideo', 'UseUploadVideo',
       ].sort(),
       subtitles: ['SubtitleOptions', 'toSrt', 'toVtt', 'TranscriptResult'].sort(),

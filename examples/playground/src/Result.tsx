@@ -1,28 +1,12 @@
 /** A job's page: its status while it runs; the video, transcript, charts and downloads once completed. */
-import { useQuery } from '@tanstack/react-query';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import { EcgApiError, type TranscriptResult } from '@ecg/sdk';
+import type { TranscriptResult } from '@ecg/sdk';
 import { toSrt, toVtt } from '@ecg/sdk/subtitles';
 import { FeaturePlot, Timeline } from './Charts.js';
 import { ecg } from './ecg.js';
 import { speakerColours } from './speakers.js';
 import { Transcript } from './Transcript.js';
 import { timedWords, turnsOf, wordAt } from './words.js';
-
-/** A playable URL of the job's video (getJobVideo), asked again shortly before it expires. */
-function useVideoUrl(jobId: string, enabled: boolean) {
-  return useQuery<string, EcgApiError>({
-    queryKey: ['get', '/api/upload-video/video/{job_id}', jobId],
-    enabled,
-    queryFn: async ({ signal }) => {
-      const { data, error, response } = await ecg.client.api.GET('/api/upload-video/video/{job_id}', { params: { path: { job_id: jobId } }, signal });
-      if (!data) throw new EcgApiError({ status: response.status, code: error?.error ?? 'HTTP_ERROR', message: error?.message ?? `HTTP ${response.status}`, body: error });
-      return data.video_url;
-    },
-    staleTime: 30 * 60_000,
-    retry: false,
-  });
-}
 
 function Downloads({ result, base }: { result: TranscriptResult; base: string }) {
   const links = useMemo(
@@ -46,7 +30,7 @@ function Downloads({ result, base }: { result: TranscriptResult; base: string })
 }
 
 function Completed({ jobId, result }: { jobId: string; result: TranscriptResult }) {
-  const video = useVideoUrl(jobId, true);
+  const video = ecg.useJobVideo(jobId);
   const player = useRef<HTMLVideoElement>(null);
   const [time, setTime] = useState(0);
   const words = useMemo(() => timedWords(result), [result]);
@@ -68,7 +52,7 @@ function Completed({ jobId, result }: { jobId: string; result: TranscriptResult 
         {video.error ? (
           <p role="alert">The video cannot be shown: {video.error.code}</p>
         ) : (
-          <video ref={player} src={video.data} controls preload="auto" onTimeUpdate={sync} onSeeked={sync} aria-label="The uploaded video" />
+          <video ref={player} src={video.data?.video_url} controls preload="auto" onTimeUpdate={sync} onSeeked={sync} aria-label="The uploaded video" />
         )}
         <p className="summary">
           {result.speakers.length} speakers, {result.segments.length} segments, language {result.language ?? 'unknown'}

@@ -28,7 +28,14 @@ function Item({ item }: { item: ProcessItem }) {
 /** `?job=<id>`: one job followed by id alone. */
 function Watch({ jobId }: { jobId: string }) {
   const job = ecg.useJob(jobId);
-  if (job.error) return <p role="alert" data-code={job.error.code} data-instance={String(job.error instanceof EcgApiError)}>{job.error.message}</p>;
+  const video = ecg.useJobVideo(jobId);
+  if (job.error && video.error) {
+    return (
+      <p role="alert" data-code={job.error.code} data-instance={String(job.error instanceof EcgApiError)} data-video-code={video.error.code}>
+        {job.error.message}
+      </p>
+    );
+  }
   return <p data-testid="watched">{job.data?.status ?? 'loading'}</p>;
 }
 
