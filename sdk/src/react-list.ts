@@ -32,10 +32,13 @@ export const nameOf = (file: Blob): string => (typeof File === 'function' && fil
 /** @internal What nothing sent yet looks like. */
 export const noProgress = (file: Blob): UploadProgress => ({ loaded: 0, total: file.size, percent: 0 });
 
-/** @internal Every failure the hooks expose is an {@link EcgApiError}. */
+/**
+ * @internal Every failure the hooks expose is an {@link EcgApiError}. The SDK's calls already throw
+ * one (network failures included); anything else comes from reading the input, so `UPLOAD_FAILED`.
+ */
 export function asApiError(err: unknown): EcgApiError {
   if (err instanceof EcgApiError) return err;
-  return new EcgApiError({ status: 0, code: 'NETWORK_ERROR', message: err instanceof Error ? err.message : String(err), cause: err });
+  return new EcgApiError({ status: 0, code: 'UPLOAD_FAILED', message: err instanceof Error ? err.message : String(err), cause: err });
 }
 
 /** @internal One entry of the list, before the hook adds its methods. */
