@@ -1,7 +1,9 @@
 /**
  * `@ecg/sdk/react` in Chromium: test/browser/react-app (bundled with esbuild, served from another
  * origin) uploads two files at once against the real app and the reference ML server, shows both
- * progress bars, follows both jobs to `completed` and renders each transcript.
+ * progress bars, follows both jobs to `completed` and renders each transcript; falls back to
+ * ETag polling without an event stream; reports errors as EcgApiError codes; and runs uploads
+ * alone (useUploadVideo), each completing, aborted or failing on its own.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
@@ -125,6 +127,30 @@ describe.skipIf(skipBrowser)('@ecg/sdk/react in Chromium', () => {
     expect(await alert.getAttribute('data-code')).toBe('JOB_NOT_FOUND');
     expect(await alert.getAttribute('data-instance')).toBe('true');
     expect(await alert.getAttribute('data-video-code')).toBe('JOB_NOT_FOUND');
+    await tab.close();
+  }, 60_000);
+
+  it('uploads several files at once with useUploadVideo: one completes, one is aborted, one fails, each on its own', async () => {
+    const tab = await browser.newPage();
+    // Storage answers the PUT of one file with 500 and holds another long enough to abort it.
+    await tab.route('**/storage/**', async (route) => {
+      const url = route.request().url();
+      if (url.includes('broken.mp4')) return route.fulfill({ status: 500, body: 'storage is down' });
+      if (url.includes('slow.mp4')) await new Promise((r) => setTimeout(r, 2000));
+      await route.continue().catch(() => {});
+    });
+    await tab.goto(`${pageBase}/?mode=upload&api=${encodeURIComponent(backend.url)}`);
+    await tab.getByLabel('Files').setInputFiles(['fine.mp4', 'slow.mp4', 'broken.mp4'].map((name, i) => ({ name, mimeType: 'video/mp4', buffer: Buffer.alloc(256 * 1024, i) })));
+    await tab.getByRole('button', { name: 'Abort slow.mp4' }).click();
+    const row = (name: string) => tab.locator(`[data-testid="upload"][data-name="${name}"]`);
+    await row('fine.mp4').and(tab.locator('[data-state="uploaded"]')).waitFor({ timeout: 30_000 });
+    await row('slow.mp4').and(tab.locator('[data-state="aborted"]')).waitFor({ timeout: 30_000 });
+    await row('broken.mp4').and(tab.locator('[data-state="failed"]')).waitFor({ timeout: 30_000 });
+    expect(await row('fine.mp4').getAttribute('data-key')).toMatch(/^videos\/anonymous\/\d{8}_\d{6}_[0-9a-f]{8}_fine\.mp4$/);
+    expect(await row('fine.mp4').getByRole('progressbar').evaluate((p: HTMLProgressElement) => p.value)).toBe(100);
+    expect(await row('broken.mp4').getAttribute('data-code')).toBe('UPLOAD_FAILED');
+    expect(await row('slow.mp4').getAttribute('data-code')).toBe('');
+    expect(await row('slow.mp4').getAttribute('data-key')).toBe('');
     await tab.close();
   }, 60_000);
 });

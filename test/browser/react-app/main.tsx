@@ -39,9 +39,31 @@ function Watch({ jobId }: { jobId: string }) {
   return <p data-testid="watched">{job.data?.status ?? 'loading'}</p>;
 }
 
+/** `?mode=upload`: uploads only, each with its own bar, state, error and abort button. */
+function Uploads() {
+  const { uploads, upload } = ecg.useUploadVideo();
+  return (
+    <main>
+      <label>
+        Files <input type="file" multiple onChange={(e) => e.target.files && void upload(e.target.files)} />
+      </label>
+      <ul>
+        {uploads.map((u) => (
+          <li key={u.id} data-testid="upload" data-name={u.name} data-state={u.state} data-key={u.fileKey ?? ''} data-code={u.error?.code ?? ''}>
+            <progress aria-label={`Upload of ${u.name}`} max={100} value={u.progress.percent} />
+            <button type="button" onClick={u.abort}>Abort {u.name}</button>
+          </li>
+        ))}
+      </ul>
+    </main>
+  );
+}
+
 function App() {
-  const watched = new URLSearchParams(location.search).get('job');
+  const params = new URLSearchParams(location.search);
+  const watched = params.get('job');
   if (watched) return <Watch jobId={watched} />;
+  if (params.get('mode') === 'upload') return <Uploads />;
   const { items, process } = ecg.useProcessVideo();
   return (
     <main>
