@@ -189,6 +189,18 @@ describe.skipIf(skipBrowser)('the playground in Chromium', () => {
     expect(order.slice(0, 4)).toEqual(['A', 'password', 'file', 'SELECT']);
     await tab.close();
   }, 60_000);
+  it('takes files dropped on the drop zone', async () => {
+    const tab = await browser.newPage();
+    await tab.goto(`${backend.url}/playground`);
+    await tab.getByRole('heading', { name: 'Upload' }).waitFor();
+    await tab.evaluate(`(() => {
+      const data = new DataTransfer();
+      data.items.add(new File([new Uint8Array(8192).fill(4)], 'dropped.webm', { type: 'video/webm' }));
+      document.querySelector('.drop').dispatchEvent(new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true }));
+    })()`);
+    await tab.locator('li.upload[data-stage="completed"]').filter({ hasText: 'dropped.webm' }).waitFor({ timeout: 45_000 });
+    await tab.close();
+  }, 60_000);
 });
 
 describe.skipIf(skipBrowser)('the playground with authentication on', () => {
