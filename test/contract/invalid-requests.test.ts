@@ -164,6 +164,7 @@ const TARGETS: Array<{ id: string; runs: number; bases: () => Base[] }> = [
     ],
   },
   { id: 'getJobStatus', runs: 30, bases: () => [{ params: { job_id: pending.id }, headers: { 'If-None-Match': 'W/"x"' } }] },
+  { id: 'getJobVideo', runs: 20, bases: () => [{ params: { job_id: pending.id } }] },
   { id: 'streamJobEvents', runs: 25, bases: () => [{ params: { job_id: cancelled.id } }] },
   { id: 'cancelJob', runs: 30, bases: () => [{ params: { job_id: pending.id } }] },
   { id: 'listJobs', runs: 40, bases: () => [{ query: { status: 'pending', limit: '10', offset: '0' }, headers: { Authorization: `Bearer ${ADMIN_TOKEN}` } }] },

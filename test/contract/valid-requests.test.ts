@@ -146,6 +146,16 @@ describe('valid requests, generated from the v1.1 request schemas, are accepted'
     });
   });
 
+  it('getJobVideo: a known job gets a URL of its own upload, an unknown id 404', async () => {
+    const known = await newJob(t);
+    await property('getJobVideo', fc.boolean(), 10, 2, async (isKnown) => {
+      const id = isKnown ? known.id : randomUUID();
+      const { res, json } = await send('GET', `/api/upload-video/video/${id}`);
+      expect(res.status).toBe(isKnown ? 200 : 404);
+      if (isKnown) expect(String((json as { video_url: string }).video_url)).toContain('/storage/');
+    });
+  });
+
   it('cancelJob and streamJobEvents: known jobs are cancelled (again and again) and streamed; unknown ids get 404', async () => {
     await property('cancelJob + streamJobEvents', fc.record({ known: fc.boolean(), times: fc.integer({ min: 1, max: 3 }) }), 20, 5, async ({ known, times }) => {
       const id = known ? (await newJob(t)).id : randomUUID();
@@ -192,7 +202,7 @@ describe('valid requests, generated from the v1.1 request schemas, are accepted'
   });
 
   it('every operation of v1.1 is generated here or, for callbacks, in callbacks.test.ts', () => {
-    const here = ['generateUploadUrl', 'requestProcess', 'getJobStatus', 'cancelJob', 'streamJobEvents', 'listJobs', 'getHealth', 'getMlServerHealth'];
+    const here = ['generateUploadUrl', 'requestProcess', 'getJobStatus', 'getJobVideo', 'cancelJob', 'streamJobEvents', 'listJobs', 'getHealth', 'getMlServerHealth'];
     const callbacks = ['receiveMlResult', 'receiveLegacyMlResult', 'receiveMlResultWithToken', 'receiveLegacyMlResultWithToken'];
     expect(contractOperations('v1.1').map((o) => o.operationId).sort()).toEqual([...here, ...callbacks].sort());
   });
