@@ -24,7 +24,7 @@ FROM node:20-slim
 WORKDIR /app
 COPY --from=build /release /app
 RUN mkdir -p /data && chown node:node /data
-ENV PORT=8000 HOST=0.0.0.0 DATA_DIR=/data
+ENV NODE_ENV=production PORT=8000 HOST=0.0.0.0 DATA_DIR=/data
 USER node
 EXPOSE 8000
 # Readiness, not liveness: a replica that lost its database reports unhealthy and drops out of

@@ -27,10 +27,45 @@ async function compose(): Promise<Record<string, Service>> {
   return doc.services;
 }
 
+/** Property names of an object literal; spreads of constants (`...OPS_ENV`) are followed, into imports too. */
+async function objectKeys(file: string, literal: ts.ObjectLiteralExpression, source: ts.SourceFile, names: Set<string>): Promise<void> {
+  for (const p of literal.properties) {
+    if (ts.isSpreadAssignment(p) && ts.isIdentifier(p.expression)) {
+      await constantKeys(file, source, p.expression.text, names);
+    } else if (p.name && (ts.isIdentifier(p.name) || ts.isStringLiteral(p.name))) {
+      names.add(p.name.text);
+    }
+  }
+}
+
+/** Finds `const <name> = { ... }` in `source`, or in the relative module it is imported from. */
+async function constantKeys(file: string, source: ts.SourceFile, name: string, names: Set<string>): Promise<void> {
+  for (const statement of source.statements) {
+    if (ts.isVariableStatement(statement)) {
+      for (const d of statement.declarationList.declarations) {
+        if (ts.isIdentifier(d.name) && d.name.text === name && d.initializer && ts.isObjectLiteralExpression(d.initializer)) {
+          return objectKeys(file, d.initializer, source, names);
+        }
+      }
+    }
+    if (ts.isImportDeclaration(statement) && ts.isStringLiteral(statement.moduleSpecifier) && statement.moduleSpecifier.text.startsWith('.')) {
+      const bindings = statement.importClause?.namedBindings;
+      if (bindings && ts.isNamedImports(bindings) && bindings.elements.some((e) => e.name.text === name)) {
+        const target = join(file, '..', statement.moduleSpecifier.text.replace(/\.js$/, '.ts'));
+        const imported = ts.createSourceFile(target, await read(target), ts.ScriptTarget.ES2022, true);
+        return constantKeys(target, imported, name, names);
+      }
+    }
+  }
+  throw new Error(`${file}: no object constant ${name} to read variable names from`);
+}
+
 /** The variable names of the zod object that server/config.ts parses the environment with. */
 async function configVariables(): Promise<Set<string>> {
-  const source = ts.createSourceFile('config.ts', await read('server/config.ts'), ts.ScriptTarget.ES2022, true);
+  const file = 'server/config.ts';
+  const source = ts.createSourceFile(file, await read(file), ts.ScriptTarget.ES2022, true);
   const names = new Set<string>();
+  const literals: ts.ObjectLiteralExpression[] = [];
   const visit = (node: ts.Node) => {
     if (
       ts.isCallExpression(node) &&
@@ -40,13 +75,12 @@ async function configVariables(): Promise<Set<string>> {
       node.arguments[0] &&
       ts.isObjectLiteralExpression(node.arguments[0])
     ) {
-      for (const p of node.arguments[0].properties) {
-        if (p.name && (ts.isIdentifier(p.name) || ts.isStringLiteral(p.name))) names.add(p.name.text);
-      }
+      literals.push(node.arguments[0]);
     }
     ts.forEachChild(node, visit);
   };
   visit(source);
+  for (const literal of literals) await objectKeys(file, literal, source, names);
   return names;
 }
 

@@ -4,11 +4,12 @@
  * reach (no tsx, no dev dependencies). A file or a dependency the release forgot fails here, not
  * on the operator's server. docs/deploy.md describes the release.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { scratchDatabase, type ScratchDatabase } from '../support/db.js';
 import { freePort } from '../support/process.js';
@@ -75,8 +76,9 @@ describe('the release folder', () => {
     // folder to reach its programs (as it can in /opt or /app).
     await chmod(dir, 0o711);
     release = join(dir, 'app');
-    const made = spawnSync('bash', ['scripts/release.sh', release], { cwd: root, encoding: 'utf8', env: { ...process.env, npm_config_loglevel: 'error' } });
-    if (made.status !== 0) throw new Error(`scripts/release.sh failed (${made.status}):\n${made.stdout}\n${made.stderr}`);
+    await promisify(execFile)('bash', ['scripts/release.sh', release], { cwd: root, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, npm_config_loglevel: 'error' } }).catch((err: Error & { stdout?: string; stderr?: string }) => {
+      throw new Error(`scripts/release.sh failed: ${err.message}\n${err.stdout ?? ''}\n${err.stderr ?? ''}`);
+    });
   }, 480_000);
   afterAll(async () => {
     if (dir) await rm(dir, { recursive: true, force: true });
