@@ -6,7 +6,7 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -15,6 +15,31 @@ import { scratchDatabase, type ScratchDatabase } from '../support/db.js';
 import { freePort } from '../support/process.js';
 
 const root = join(import.meta.dirname, '..', '..');
+
+/** Newest modification time of the files under `dirs` (0 if none). */
+async function newest(dirs: string[]): Promise<number> {
+  let latest = 0;
+  for (const dir of dirs) {
+    const entries = await readdir(join(root, dir), { recursive: true, withFileTypes: true }).catch(() => []);
+    for (const e of entries) {
+      if (e.isFile()) latest = Math.max(latest, (await stat(join(e.parentPath, e.name))).mtimeMs);
+    }
+  }
+  return latest;
+}
+
+/**
+ * Whether dist/ is older than the sources it is built from. `npm ci` builds (the root `prepare`
+ * script), so in CI the build is fresh and the test reuses it: rebuilding in place while other
+ * test files copy the repository would race with them. After an edit, the test rebuilds.
+ */
+async function buildIsStale(): Promise<boolean> {
+  const built = Math.min(
+    ...(await Promise.all(['dist/server/main.js', 'sdk/dist/index.js', 'examples/ml-server/dist/server.js'].map((f) => stat(join(root, f)).then((s) => s.mtimeMs, () => 0)))),
+  );
+  const sources = await newest(['server', 'drizzle', 'sdk/src', 'examples/ml-server/src']);
+  return built === 0 || sources > built;
+}
 
 interface Started {
   url: string;
@@ -68,15 +93,16 @@ describe('the release folder', () => {
   let dir: string;
   let release: string;
 
-  // The build (three tsc runs) and npm ci from the local cache: about a minute on an idle 2-core
-  // machine, three when the rest of the suite runs beside it.
+  // The build when needed (three tsc runs) and npm ci from the local cache: about a minute on an
+  // idle 2-core machine, three when the rest of the suite runs beside it.
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'ecg-release-'));
     // As root, the embedded PostgreSQL runs as another OS user, which must be able to enter the
     // folder to reach its programs (as it can in /opt or /app).
     await chmod(dir, 0o711);
     release = join(dir, 'app');
-    await promisify(execFile)('bash', ['scripts/release.sh', release], { cwd: root, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, npm_config_loglevel: 'error' } }).catch((err: Error & { stdout?: string; stderr?: string }) => {
+    const skipBuild = (await buildIsStale()) ? {} : { SKIP_BUILD: '1' };
+    await promisify(execFile)('bash', ['scripts/release.sh', release], { cwd: root, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, ...skipBuild, npm_config_loglevel: 'error' } }).catch((err: Error & { stdout?: string; stderr?: string }) => {
       throw new Error(`scripts/release.sh failed: ${err.message}\n${err.stdout ?? ''}\n${err.stderr ?? ''}`);
     });
   }, 480_000);
