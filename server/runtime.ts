@@ -17,6 +17,7 @@ import { createDispatcher } from './jobs/dispatcher.js';
 import { createJobEvents } from './jobs/events.js';
 import type { Logger } from './logger.js';
 import { createEmbeddedStorage, createS3Storage, embeddedStorageRoutes, type Storage } from './storage/index.js';
+import { createUploadSweeper } from './storage/sweeper.js';
 import type { Hono } from 'hono';
 
 /** A secret kept in DATA_DIR, made on first start: embedded storage URLs stay valid across restarts. */
@@ -92,6 +93,8 @@ export async function createRuntime(config: Config, logger: Logger, opts: { star
     const dispatcher = createDispatcher({ config, db: database.db, storage, ml, logger });
     const app = createApp({ config, database, storage, storageRoutes, ml, events, logger, onJobCreated: dispatcher.wake });
     if (opts.startDispatcher !== false) dispatcher.start();
+    const sweeper = createUploadSweeper({ storage, db: database.db, logger, retentionMs: config.uploads.retentionMs });
+    sweeper.start();
 
     return {
       app,
@@ -101,10 +104,11 @@ export async function createRuntime(config: Config, logger: Logger, opts: { star
       dispatcher,
       embeddedPostgres,
       async drain() {
-        await Promise.all([dispatcher.stop(), events.close().catch(() => {})]);
+        await Promise.all([dispatcher.stop(), sweeper.stop(), events.close().catch(() => {})]);
       },
       async close() {
         await dispatcher.stop();
+        await sweeper.stop();
         await events.close().catch(() => {});
         await storage.close?.();
         await database.close();
