@@ -65,7 +65,7 @@ const schema = z
     RATE_LIMIT_PER_MINUTE: int(5, 0),
 
     UPLOAD_URLS_PER_HOUR: int(30, 0),
-    UPLOAD_BYTES_PER_HOUR: int(10 * 1024 ** 3, 0),
+    UPLOAD_BYTES_PER_HOUR: int(20 * 1024 ** 3, 0),
     UPLOAD_RETENTION_HOURS: int(24, 0),
     SSE_MAX_STREAMS_PER_CLIENT: int(20, 0),
     SSE_MAX_STREAMS: int(1000, 0),

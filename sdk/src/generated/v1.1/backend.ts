@@ -19,9 +19,11 @@ export interface paths {
          *     is inferred from the file extension. The key has the form
          *     `videos/{owner or "anonymous"}/{YYYYmmdd_HHMMSS}_{8 hex}_{sanitised filename}`.
          *
-         *     Limited per client: `UPLOAD_URLS_PER_HOUR` URLs (default 60) and `UPLOAD_BYTES_PER_DAY` declared
-         *     bytes (default 20 GiB) per window, answered `429` with `Retry-After` beyond. An upload no job
-         *     used is deleted after `UPLOAD_RETENTION_HOURS` (default 24; docs/limits.md).
+         *     Limited per client and hour: `UPLOAD_URLS_PER_HOUR` URLs (default 30) and
+         *     `UPLOAD_BYTES_PER_HOUR` bytes (default 20 GiB), answered `429` with `Retry-After` beyond. A
+         *     request with `file_size` is charged that many bytes and its URL accepts no more (on the embedded
+         *     storage); one without is charged the whole `max_bytes`. An upload no job used is deleted after
+         *     `UPLOAD_RETENTION_HOURS` (default 24; docs/limits.md).
          */
         post: operations["generateUploadUrl"];
         delete?: never;
