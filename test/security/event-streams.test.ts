@@ -1,0 +1,96 @@
+/**
+ * Event streams against the backend as a process (docs/limits.md): a client may hold a few, the
+ * process a bounded number, each for a bounded time. Over a cap the answer is 429 with Retry-After;
+ * at the end of its lifetime the server closes the stream and a reconnect with Last-Event-ID
+ * skips the status already seen.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runMigrations } from '../../server/db/migrate.js';
+import { scratchDatabase, type ScratchDatabase } from '../support/db.js';
+import { startBackend, type Proc } from '../support/process.js';
+
+let db: ScratchDatabase;
+let dataDir: string;
+let backend: Proc;
+const opened: AbortController[] = [];
+
+beforeAll(async () => {
+  db = await scratchDatabase('ecg_security_streams');
+  await runMigrations(db.url);
+  dataDir = await mkdtemp(join(tmpdir(), 'ecg-security-streams-'));
+  backend = await startBackend({
+    DATABASE_URL: db.url,
+    DATA_DIR: dataDir,
+    MODEL_SERVER_URL: 'http://127.0.0.1:9',
+    RATE_LIMIT_PER_MINUTE: '0',
+    SSE_MAX_STREAMS_PER_CLIENT: '3',
+    SSE_MAX_LIFETIME: '2',
+  });
+}, 120_000);
+afterAll(async () => {
+  for (const c of opened) c.abort();
+  await backend?.kill('SIGKILL');
+  await db?.drop();
+  await rm(dataDir, { recursive: true, force: true });
+}, 60_000);
+
+async function newJob(): Promise<string> {
+  const gen = await fetch(`${backend.url}/api/upload-video/generate-url`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ filename: 'a.mp4', content_type: 'video/mp4' }) });
+  const { upload_url, headers, file_key } = (await gen.json()) as { upload_url: string; headers: Record<string, string>; file_key: string };
+  expect((await fetch(upload_url, { method: 'PUT', headers, body: new Uint8Array(64) })).status).toBe(200);
+  const res = await fetch(`${backend.url}/api/upload-video/request-process`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ fileKey: file_key }) });
+  return ((await res.json()) as { job_id: string }).job_id;
+}
+
+function open(jobId: string, headers: Record<string, string> = {}): Promise<Response> {
+  const controller = new AbortController();
+  opened.push(controller);
+  return fetch(`${backend.url}/api/upload-video/status/${jobId}/events`, { headers, signal: controller.signal });
+}
+
+describe('event streams are bounded', () => {
+  it('answers the fourth stream of one client with 429 and Retry-After while three are open', async () => {
+    const id = await newJob();
+    const held = await Promise.all([open(id), open(id), open(id)]);
+    for (const r of held) expect(r.status).toBe(200);
+    const fourth = await open(id);
+    expect(fourth.status).toBe(429);
+    expect(Number(fourth.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(await fourth.json()).toMatchObject({ error: 'RATE_LIMITED' });
+    for (const r of held) await r.body?.cancel();
+  });
+
+  it('closes a stream after its maximum lifetime, and a reconnect with Last-Event-ID skips the status already seen', async () => {
+    const id = await newJob();
+    const started = Date.now();
+    const first = await open(id);
+    const text = await first.text(); // ends when the server closes the stream
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1500);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    const lastId = [...text.matchAll(/^id: (\d+)$/gm)].at(-1)?.[1];
+    expect(lastId).toBeDefined();
+
+    const again = await open(id, { 'Last-Event-ID': lastId! });
+    const second = await again.text();
+    // Nothing changed in between: no status event, only the stream's end.
+    expect(second).not.toMatch(/^event: status$/m);
+  });
+
+  it('frees a client\'s slots when its streams end, so it can follow again', async () => {
+    const id = await newJob();
+    const streams = await Promise.all([open(id), open(id), open(id)]);
+    for (const r of streams) await r.body?.cancel();
+    // The server notices the disconnects within moments.
+    let status = 0;
+    for (let i = 0; i < 20 && status !== 200; i += 1) {
+      await new Promise((r) => setTimeout(r, 100));
+      const r = await open(id);
+      status = r.status;
+      await r.body?.cancel();
+    }
+    expect(status).toBe(200);
+  });
+});
