@@ -15,7 +15,10 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 /** No accepted result shape nests deeper than about six levels (docs/results.md). */
 export const MAX_JSON_DEPTH = 64;
 
+const NEEDS_CLEANING = /[\u0000\uD800-\uDFFF]/;
+
 function storable(s: string): string {
+  if (!NEEDS_CLEANING.test(s)) return s;
   return s.replaceAll('\u0000', '').replace(LONE_SURROGATE, '\uFFFD');
 }
 
@@ -47,12 +50,25 @@ export function storableJson<T>(value: T): T {
   while (stack.length > 0) {
     const { from, to, depth } = stack.pop()!;
     if (depth > MAX_JSON_DEPTH) throw tooDeep();
-    const entries: Array<[string | number, unknown]> = Array.isArray(from) ? from.map((v, i) => [i, v]) : Object.entries(from);
-    for (const [k, v] of entries) {
+    if (Array.isArray(from)) {
+      const out = to as unknown[];
+      for (let i = 0; i < from.length; i += 1) {
+        const v = from[i];
+        const copy = shallow(v);
+        out[i] = copy;
+        if (copy !== null && typeof copy === 'object') stack.push({ from: v as Container, to: copy as Container, depth: depth + 1 });
+      }
+      continue;
+    }
+    const out = to as Record<string, unknown>;
+    for (const k in from) {
+      if (!Object.hasOwn(from, k)) continue;
+      const v = from[k];
       const copy = shallow(v);
-      if (Array.isArray(to)) to[k as number] = copy;
+      const key = storable(k);
       // Defined, not assigned: a `__proto__` key stays an own property, as JSON.parse made it.
-      else Object.defineProperty(to, storable(k as string), { value: copy, enumerable: true, writable: true, configurable: true });
+      if (key === '__proto__') Object.defineProperty(out, key, { value: copy, enumerable: true, writable: true, configurable: true });
+      else out[key] = copy;
       if (copy !== null && typeof copy === 'object') stack.push({ from: v as Container, to: copy as Container, depth: depth + 1 });
     }
   }
