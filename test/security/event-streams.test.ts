@@ -94,3 +94,17 @@ describe('event streams are bounded', () => {
     expect(status).toBe(200);
   });
 });
+
+describe('the per-process stream cap', () => {
+  it('refuses a stream once the process holds its maximum, whoever asks, and takes one again after a release', async () => {
+    const { createStreamLimits } = await import('../../server/http/stream-limits.js');
+    const limits = createStreamLimits({ perClient: 20, perProcess: 2, maxLifetimeMs: 1000 });
+    const release = limits.acquire('ip:a');
+    limits.acquire('ip:b');
+    expect(() => limits.acquire('ip:c')).toThrow(expect.objectContaining({ code: 'RATE_LIMITED', headers: { 'Retry-After': '5' } }));
+    release();
+    release(); // a second release of the same stream changes nothing
+    expect(limits.open).toBe(1);
+    expect(() => limits.acquire('ip:c')).not.toThrow();
+  });
+});
