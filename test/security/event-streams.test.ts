@@ -8,6 +8,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import postgres from 'postgres';
+import { createBackendClient } from '../../sdk/src/index.js';
 import { runMigrations } from '../../server/db/migrate.js';
 import { scratchDatabase, type ScratchDatabase } from '../support/db.js';
 import { startBackend, type Proc } from '../support/process.js';
@@ -93,6 +95,37 @@ describe('event streams are bounded', () => {
     }
     expect(status).toBe(200);
   });
+});
+
+describe('the SDK and streams the server ends', () => {
+  it('keeps following through streams the server closes at their lifetime, to the terminal status', async () => {
+    const id = await newJob();
+    const streamsOpened: string[] = [];
+    const ecg = createBackendClient({
+      baseUrl: backend.url,
+      fetch: (req) => {
+        if (req.url.endsWith('/events')) streamsOpened.push(req.url);
+        return fetch(req);
+      },
+    });
+    const sql = postgres(db.url, { max: 1, onnotice: () => {} });
+    try {
+      const [row] = await sql<{ callback_token: string }[]>`select callback_token from jobs where id = ${id}`;
+      const finished = ecg.waitForJob(id, { intervalMs: 200 });
+      // Two stream lifetimes (2 s each) pass before the result arrives.
+      await new Promise((r) => setTimeout(r, 4500));
+      const done = await fetch(`${backend.url}/api/ml-callback/${row!.callback_token}/api/upload-video/result`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ job_id: id, status: 'completed', progress: 100, result: { segments: [] } }),
+      });
+      expect(done.status).toBe(200);
+      await expect(finished).resolves.toMatchObject({ job_id: id, status: 'completed' });
+      expect(streamsOpened.length).toBeGreaterThanOrEqual(2);
+    } finally {
+      await sql.end({ timeout: 5 });
+    }
+  }, 30_000);
 });
 
 describe('the per-process stream cap', () => {
