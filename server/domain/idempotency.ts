@@ -5,7 +5,9 @@
  * key is stored with the client's address in front (the address the rate limiter counts by):
  * another anonymous client sending the same `Idempotency-Key` gets a job of its own, never yours.
  * A fingerprint of what the request asks for is stored with the job; the same key with a different
- * request answers 409 IDEMPOTENCY_KEY_REUSED, as payment APIs do.
+ * request answers 409 CONFLICT (with `idempotency_key_reused: true`), as payment APIs do. Not a code
+ * of its own: a new value of the response enum `ErrorCode` would break clients of the published
+ * versions (docs/api-versions.md).
  */
 import { createHash } from 'node:crypto';
 import { ApiError } from '../errors.js';
@@ -22,11 +24,13 @@ export function requestFingerprint(request: { fileKey: string; language: string 
 }
 
 /**
- * Throws IDEMPOTENCY_KEY_REUSED when the job found under a key was made from another request.
+ * Throws CONFLICT when the job found under a key was made from another request.
  * Jobs stored before fingerprints existed (NULL) are taken as matching.
  */
 export function checkSameRequest(stored: string | null, fingerprint: string): void {
   if (stored !== null && stored !== fingerprint) {
-    throw new ApiError('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was already used with a different request body; send a new key for a new request.');
+    throw new ApiError('CONFLICT', 'This Idempotency-Key was already used with a different request body; send a new key for a new request.', {
+      idempotency_key_reused: true,
+    });
   }
 }

@@ -35,13 +35,13 @@ describe('idempotency keys', () => {
     expect(b.job_id).not.toBe(a.job_id);
   });
 
-  it('refuses a reused key with a different body with 409 IDEMPOTENCY_KEY_REUSED', async () => {
+  it('refuses a reused key with a different body with 409 CONFLICT, marked as a reused key', async () => {
     const key = `reused-${randomUUID()}`;
     const first = await requestProcess('10.0.0.3', key, { fileKey: await t.upload() });
     expect(first.status).toBe(200);
     const second = await requestProcess('10.0.0.3', key, { fileKey: await t.upload() });
     expect(second.status).toBe(409);
-    expect(await second.json()).toMatchObject({ error: 'IDEMPOTENCY_KEY_REUSED' });
+    expect(await second.json()).toMatchObject({ error: 'CONFLICT', idempotency_key_reused: true });
   });
 
   it('returns the same job for the same key and the same request, however the body spells it', async () => {

@@ -49,7 +49,7 @@ export interface paths {
          *     downloads whatever URL it is given). Unknown fields are ignored.
          *
          *     With an `Idempotency-Key` header, repeating the request returns the same job; the key is
-         *     scoped to the caller, and reusing it with a different body answers `409 IDEMPOTENCY_KEY_REUSED`.
+         *     scoped to the caller, and reusing it with a different body answers `409 CONFLICT`.
          *     Rate limited per client (default 5 per minute).
          */
         post: operations["requestProcess"];
@@ -293,7 +293,7 @@ export interface components {
          * @description Stable machine-readable error codes; see the response descriptions for when each is used.
          * @enum {string}
          */
-        ErrorCode: "VALIDATION_ERROR" | "INVALID_JSON" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "JOB_NOT_FOUND" | "FILE_NOT_FOUND" | "JOB_NOT_CANCELLABLE" | "CONFLICT" | "IDEMPOTENCY_KEY_REUSED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMITED" | "INTERNAL_ERROR" | "SERVICE_UNAVAILABLE";
+        ErrorCode: "VALIDATION_ERROR" | "INVALID_JSON" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "JOB_NOT_FOUND" | "FILE_NOT_FOUND" | "JOB_NOT_CANCELLABLE" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMITED" | "INTERNAL_ERROR" | "SERVICE_UNAVAILABLE";
         /** @description The one error envelope. Extra keys may carry details. */
         Error: {
             error: components["schemas"]["ErrorCode"];
@@ -309,6 +309,8 @@ export interface components {
              * @description For `RATE_LIMITED`, seconds to wait.
              */
             retry_after?: number;
+            /** @description For `CONFLICT` from `requestProcess`, true when the `Idempotency-Key` was used before for a different request. */
+            idempotency_key_reused?: boolean;
         };
         /**
          * @description `pending`: stored, waiting for the ML server to accept it. `processing`: with the ML server.
@@ -770,8 +772,8 @@ export interface components {
             };
         };
         /**
-         * @description The `Idempotency-Key` was used before, by this caller, with a different request body
-         *     (`IDEMPOTENCY_KEY_REUSED`). Send a new key for a new request.
+         * @description The `Idempotency-Key` was used before, by this caller, for a different request (`CONFLICT`,
+         *     with `idempotency_key_reused: true`). Send a new key for a new request.
          */
         IdempotencyKeyReused: {
             headers: {
@@ -780,8 +782,9 @@ export interface components {
             content: {
                 /**
                  * @example {
-                 *       "error": "IDEMPOTENCY_KEY_REUSED",
-                 *       "message": "This Idempotency-Key was already used with a different request body."
+                 *       "error": "CONFLICT",
+                 *       "message": "This Idempotency-Key was already used with a different request body; send a new key for a new request.",
+                 *       "idempotency_key_reused": true
                  *     }
                  */
                 "application/json": components["schemas"]["Error"];
@@ -882,7 +885,7 @@ export interface components {
         /**
          * @description Any client-chosen string. The same key from the same caller (the user, or for anonymous callers
          *     the client address) with the same body returns the same job; the same key with a different body is
-         *     refused with `409 IDEMPOTENCY_KEY_REUSED`. Keys of other callers are never seen.
+         *     refused with `409 CONFLICT`. Keys of other callers are never seen.
          */
         IdempotencyKey: string;
         /** @description Standard Webhooks message id, stable across retries of one callback. */
@@ -953,7 +956,7 @@ export interface operations {
                 /**
                  * @description Any client-chosen string. The same key from the same caller (the user, or for anonymous callers
                  *     the client address) with the same body returns the same job; the same key with a different body is
-                 *     refused with `409 IDEMPOTENCY_KEY_REUSED`. Keys of other callers are never seen.
+                 *     refused with `409 CONFLICT`. Keys of other callers are never seen.
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
