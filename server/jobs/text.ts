@@ -74,15 +74,3 @@ export function storableJson<T>(value: T): T {
   }
   return root as T;
 }
-
-/** The nesting depth of a JSON value, iteratively, stopping once past `limit`. */
-export function jsonDepthExceeds(value: unknown, limit = MAX_JSON_DEPTH): boolean {
-  const stack: Array<[unknown, number]> = [[value, 0]];
-  while (stack.length > 0) {
-    const [v, depth] = stack.pop()!;
-    if (v === null || typeof v !== 'object') continue;
-    if (depth + 1 > limit) return true;
-    for (const child of Array.isArray(v) ? v : Object.values(v)) if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
-  }
-  return false;
-}
