@@ -11,11 +11,11 @@ import { cors } from 'hono/cors';
 import { HTTPException } from 'hono/http-exception';
 import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
-import { BODY_LIMITS, errorResponse, loggablePath, validationError, type AppDeps, type AppEnv, type RouteContext } from './context.js';
-import { ApiError, loggableError, type ErrorBody } from './errors.js';
-import * as v11 from './generated/v1.1/routes.js';
+import { type AppDeps, type AppEnv, BODY_LIMITS, errorResponse, loggablePath, type RouteContext, validationError } from './context.js';
+import { ApiError, type ErrorBody, loggableError } from './errors.js';
 import v10Spec from './generated/v1.0/backend.openapi.json' with { type: 'json' };
 import v11Spec from './generated/v1.1/backend.openapi.json' with { type: 'json' };
+import * as v11 from './generated/v1.1/routes.js';
 import { docsCsp } from './http/docs-csp.js';
 import { preauthSigned, preauthToken } from './http/preauth.js';
 import { createRateLimiter } from './http/rate-limit.js';
@@ -82,7 +82,7 @@ export function createApp(deps: AppDeps) {
   // JSON bodies: the right content type and a size cap before anything parses them. A callback is
   // first checked for what can be authenticated without its body (server/http/preauth.ts).
   const signedPreauth = preauthSigned(config.webhooks);
-  const tokenPreauth = preauthToken(ctx.jobs.jobIdForCallbackToken);
+  const tokenPreauth = preauthToken((token) => ctx.jobs.jobIdForCallbackToken(token));
   for (const op of v11.operations) {
     if (!op.jsonBody) continue;
     const path = op.path.replace(/\{([^}]+)\}/g, ':$1');

@@ -6,19 +6,19 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import type { Hono } from 'hono';
 import { createMlServerClient } from '@ecg/sdk/ml-client';
 import { createApp } from './app.js';
 import type { Config } from './config.js';
 import { createDatabase, type DatabaseHandle } from './db/client.js';
-import { preparePrivateDir } from './embedded/data-dir.js';
-import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './embedded/postgres.js';
 import { runMigrations } from './db/migrate.js';
+import { preparePrivateDir } from './embedded/data-dir.js';
+import { type EmbeddedPostgresHandle, startEmbeddedPostgres } from './embedded/postgres.js';
 import { createDispatcher } from './jobs/dispatcher.js';
 import { createJobEvents } from './jobs/events.js';
 import type { Logger } from './logger.js';
 import { createEmbeddedStorage, createS3Storage, embeddedStorageRoutes, type Storage } from './storage/index.js';
 import { createUploadSweeper } from './storage/sweeper.js';
-import type { Hono } from 'hono';
 
 /** A secret kept in DATA_DIR, made on first start: embedded storage URLs stay valid across restarts. */
 async function dataDirSecret(dataDir: string, name: string): Promise<string> {

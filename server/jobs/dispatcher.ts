@@ -10,12 +10,12 @@
  */
 import type { MlServerClient } from '@ecg/sdk/ml-client';
 import type { Config } from '../config.js';
+import type { Database } from '../db/client.js';
+import { callbackBase } from '../domain/callback-token.js';
+import { loggableError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Storage } from '../storage/index.js';
-import { callbackBase } from '../domain/callback-token.js';
-import type { Database } from '../db/client.js';
 import { createJobStore, type LockedJob } from './store.js';
-import { loggableError } from '../errors.js';
 
 export interface DispatcherDeps {
   config: Config;

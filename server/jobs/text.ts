@@ -15,10 +15,10 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 /** No accepted result shape nests deeper than about six levels (docs/results.md). */
 export const MAX_JSON_DEPTH = 64;
 
-const NEEDS_CLEANING = /[\u0000\uD800-\uDFFF]/;
+const SURROGATE = /[\uD800-\uDFFF]/;
 
 function storable(s: string): string {
-  if (!NEEDS_CLEANING.test(s)) return s;
+  if (!s.includes('\u0000') && !SURROGATE.test(s)) return s;
   return s.replaceAll('\u0000', '').replace(LONE_SURROGATE, '\uFFFD');
 }
 

@@ -4,12 +4,12 @@ import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import type { JobRow } from '../../drizzle/schema.js';
 import type { AppEnv, RouteContext } from '../context.js';
-import { cancelJob, ownedJob, requestProcessing, type JobRules, type JobSource } from '../domain/jobs.js';
+import { cancelJob, type JobRules, type JobSource, ownedJob, requestProcessing } from '../domain/jobs.js';
 import type * as v11 from '../generated/v1.1/routes.js';
 import { requireAdmin, resolveOwner } from '../http/auth.js';
+import { lastEventVersion } from '../http/stream-limits.js';
 import { TERMINAL } from '../jobs/lifecycle.js';
 import { etagOf, toJobStatus, toJobSummary } from '../jobs/mapper.js';
-import { lastEventVersion } from '../http/stream-limits.js';
 
 /** Rough processing time announced to the frontend: the ML server's own estimate (docs/limits.md). */
 const ESTIMATED_SECONDS = 300;

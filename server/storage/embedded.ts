@@ -225,7 +225,13 @@ export function createEmbeddedStorage(options: EmbeddedStorageOptions): Embedded
     async delete(key: string): Promise<void> {
       const files = objects.files(key);
       if (files === null) return;
-      for (const f of [files.data, files.meta]) await unlink(f).catch((err: unknown) => (isMissing(err) ? undefined : Promise.reject(err)));
+      for (const f of [files.data, files.meta]) {
+        try {
+          await unlink(f);
+        } catch (err) {
+          if (!isMissing(err)) throw err;
+        }
+      }
     },
 
     async ready(): Promise<void> {

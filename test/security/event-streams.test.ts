@@ -7,12 +7,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import postgres from 'postgres';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBackendClient } from '../../sdk/src/index.js';
 import { runMigrations } from '../../server/db/migrate.js';
-import { scratchDatabase, type ScratchDatabase } from '../support/db.js';
-import { startBackend, type Proc } from '../support/process.js';
+import { type ScratchDatabase, scratchDatabase } from '../support/db.js';
+import { type Proc, startBackend } from '../support/process.js';
 
 let db: ScratchDatabase;
 let dataDir: string;

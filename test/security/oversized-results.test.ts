@@ -10,8 +10,8 @@ import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runMigrations } from '../../server/db/migrate.js';
 import { storableJson } from '../../server/jobs/text.js';
-import { scratchDatabase, type ScratchDatabase } from '../support/db.js';
-import { startBackend, type Proc } from '../support/process.js';
+import { type ScratchDatabase, scratchDatabase } from '../support/db.js';
+import { type Proc, startBackend } from '../support/process.js';
 
 let db: ScratchDatabase;
 let sql: postgres.Sql;

@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runMigrations } from '../../server/db/migrate.js';
-import { scratchDatabase, type ScratchDatabase } from '../support/db.js';
-import { startBackend, type Proc } from '../support/process.js';
+import { type ScratchDatabase, scratchDatabase } from '../support/db.js';
+import { type Proc, startBackend } from '../support/process.js';
 
 const FIFTY_MB = 50 * 1024 * 1024;
 let db: ScratchDatabase;
