@@ -52,7 +52,10 @@ export const jobs = pgTable(
     /** The result payload exactly as the ML server sent it. */
     rawResult: jsonb('raw_result'),
     owner: text('owner'),
+    /** For anonymous jobs, prefixed by the client address (server/domain/idempotency.ts). */
     idempotencyKey: text('idempotency_key'),
+    /** SHA-256 of what the request asked for; a key reused for another request is refused. */
+    requestHash: text('request_hash'),
     /**
      * coalesce(owner, ''): the owner as the idempotency index sees it, so anonymous clients
      * (NULL owner) share one namespace. A stored column rather than an expression index

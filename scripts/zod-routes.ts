@@ -10,7 +10,7 @@ import { type JsonSchema, type OpenApiDoc,operationsOf, pointerTarget } from './
 const KNOWN_KEYWORDS = new Set([
   'type', 'properties', 'required', 'additionalProperties', 'items', 'enum', 'const', 'minimum', 'maximum',
   'minLength', 'maxLength', 'pattern', 'format', 'default', 'oneOf', 'anyOf', '$ref', 'description', 'title',
-  'example', 'examples', 'minItems', 'maxItems',
+  'example', 'examples', 'minItems', 'maxItems', 'maxProperties',
 ]);
 
 const ident = (name: string) => name.replace(/[^A-Za-z0-9_$]/g, '_');
@@ -116,10 +116,14 @@ class ZodWriter {
     });
     const body = `{ ${fields.join(', ')} }`;
     const ap = s.additionalProperties;
-    if (ap === true) return `z.looseObject(${body})`;
-    if (ap === false) return `z.strictObject(${body})`;
-    if (ap && typeof ap === 'object') return `z.object(${body}).catchall(${this.schema(ap, where)})`;
-    return `z.object(${body})`;
+    let out = `z.object(${body})`;
+    if (ap === true) out = `z.looseObject(${body})`;
+    else if (ap === false) out = `z.strictObject(${body})`;
+    else if (ap && typeof ap === 'object') out = `z.object(${body}).catchall(${this.schema(ap, where)})`;
+    if (s.maxProperties !== undefined) {
+      out += `.refine((o) => Object.keys(o).length <= ${s.maxProperties}, { message: 'Too many properties (at most ${s.maxProperties}).' })`;
+    }
+    return out;
   }
 }
 

@@ -10,12 +10,17 @@ import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { HTTPException } from 'hono/http-exception';
 import { requestId } from 'hono/request-id';
-import { BODY_LIMITS, errorResponse, loggablePath, validationError, type AppDeps, type AppEnv, type RouteContext } from './context.js';
-import { ApiError, type ErrorBody } from './errors.js';
-import * as v11 from './generated/v1.1/routes.js';
+import { secureHeaders } from 'hono/secure-headers';
+import { type AppDeps, type AppEnv, BODY_LIMITS, errorResponse, loggablePath, type RouteContext, validationError } from './context.js';
+import { ApiError, type ErrorBody, loggableError } from './errors.js';
 import v10Spec from './generated/v1.0/backend.openapi.json' with { type: 'json' };
 import v11Spec from './generated/v1.1/backend.openapi.json' with { type: 'json' };
+import * as v11 from './generated/v1.1/routes.js';
+import { docsCsp } from './http/docs-csp.js';
+import { preauthSigned, preauthToken } from './http/preauth.js';
 import { createRateLimiter } from './http/rate-limit.js';
+import { createStreamLimits } from './http/stream-limits.js';
+import { createUploadQuota } from './http/upload-quota.js';
 import { createJobStore } from './jobs/store.js';
 import { registerCallbackRoutes } from './routes/callbacks.routes.js';
 import { registerJobRoutes } from './routes/jobs.routes.js';
@@ -42,9 +47,18 @@ function createVersionApp() {
 export function createApp(deps: AppDeps) {
   const { config } = deps;
   const app = new OpenAPIHono<AppEnv>();
-  const ctx: RouteContext = { deps, jobs: createJobStore(deps.database.db), limiter: createRateLimiter(config.rateLimitPerMinute) };
+  const ctx: RouteContext = {
+    deps,
+    jobs: createJobStore(deps.database.db),
+    limiter: createRateLimiter(config.rateLimitPerMinute),
+    streams: createStreamLimits(config.streams),
+    uploads: createUploadQuota(config.uploads),
+  };
 
   app.use(requestId({ limitLength: 100 }));
+  // nosniff and friends on every answer (docs/security.md). Not Cross-Origin-Resource-Policy: the
+  // frontend plays stored videos from another origin. Not HSTS: TLS is the proxy's to declare.
+  app.use(secureHeaders({ crossOriginResourcePolicy: false, strictTransportSecurity: false, xFrameOptions: 'DENY' }));
   app.use(async (c, next) => {
     const started = performance.now();
     await next();
@@ -67,11 +81,16 @@ export function createApp(deps: AppDeps) {
     }),
   );
 
-  // JSON bodies: the right content type and a size cap before anything parses them.
+  // JSON bodies: the right content type and a size cap before anything parses them. A callback is
+  // first checked for what can be authenticated without its body (server/http/preauth.ts).
+  const signedPreauth = preauthSigned(config.webhooks);
+  const tokenPreauth = preauthToken((token) => ctx.jobs.jobIdForCallbackToken(token));
   for (const op of v11.operations) {
     if (!op.jsonBody) continue;
     const path = op.path.replace(/\{([^}]+)\}/g, ':$1');
-    const maxSize = op.operationId.startsWith('receive') ? BODY_LIMITS.callback : BODY_LIMITS.json;
+    const callback = op.operationId.startsWith('receive');
+    const maxSize = callback ? BODY_LIMITS.callback : BODY_LIMITS.json;
+    if (callback) app.on(op.method.toUpperCase(), path, op.path.includes('{callback_token}') ? tokenPreauth : signedPreauth);
     app.on(op.method.toUpperCase(), path, async (c, next) => {
       const type = c.req.header('content-type') ?? '';
       if (!/^application\/([a-z.+-]+\+)?json\s*(;|$)/i.test(type)) {
@@ -111,6 +130,7 @@ export function createApp(deps: AppDeps) {
     c.header('Cache-Control', 'public, max-age=86400');
     return c.body(await scalarScript);
   });
+  app.use('/docs', docsCsp());
   app.get(
     '/docs',
     Scalar({
@@ -137,7 +157,7 @@ export function createApp(deps: AppDeps) {
       if (err.status === 400) return errorResponse(c, new ApiError('INVALID_JSON', 'The request body is not valid JSON.'));
       if (err.status === 413) return errorResponse(c, new ApiError('PAYLOAD_TOO_LARGE', 'The request body is too large.'));
     }
-    deps.logger.error('unhandled error', { request_id: c.get('requestId'), path: loggablePath(c.req.path), error: err instanceof Error ? err.message : String(err) });
+    deps.logger.error('unhandled error', { request_id: c.get('requestId'), path: loggablePath(c.req.path), error: loggableError(err) });
     const body: ErrorBody = { error: 'INTERNAL_ERROR', message: 'Something went wrong on our side.' };
     return c.json(body, 500);
   });

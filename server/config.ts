@@ -57,10 +57,19 @@ const schema = z
     ALLOW_UNSIGNED_CALLBACKS: bool.default(false),
 
     JWT_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+    JWT_ISSUER: z.string().min(1).optional(),
+    JWT_AUDIENCE: z.string().min(1).optional(),
     API_TOKENS: list,
     ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
     CORS_ORIGINS: list,
     RATE_LIMIT_PER_MINUTE: int(5, 0),
+
+    UPLOAD_URLS_PER_HOUR: int(30, 0),
+    UPLOAD_BYTES_PER_HOUR: int(20 * 1024 ** 3, 0),
+    UPLOAD_RETENTION_HOURS: int(24, 0),
+    SSE_MAX_STREAMS_PER_CLIENT: int(20, 0),
+    SSE_MAX_STREAMS: int(1000, 0),
+    SSE_MAX_LIFETIME: int(600, 1),
   })
   .superRefine((env, ctx) => {
     // A v1.0 ML server posts to one configured URL, without the per-job token: its callbacks can only be
@@ -126,9 +135,26 @@ const schema = z
         jwtSecret: env.JWT_SECRET,
         apiTokens: env.API_TOKENS,
         adminToken: env.ADMIN_TOKEN,
+        /** When set, a JWT's `iss` (`aud`) must equal it (contain it); `exp` is always required. */
+        jwtIssuer: env.JWT_ISSUER,
+        jwtAudience: env.JWT_AUDIENCE,
       },
       corsOrigins: env.CORS_ORIGINS,
       rateLimitPerMinute: env.RATE_LIMIT_PER_MINUTE,
+      /** Per client, over a sliding hour; 0 turns a limit off (docs/limits.md). */
+      uploads: {
+        urlsPerHour: env.UPLOAD_URLS_PER_HOUR,
+        /** Declared sizes, or the whole `MAX_UPLOAD_BYTES` for an upload that declares none. */
+        bytesPerHour: env.UPLOAD_BYTES_PER_HOUR,
+        /** Uploads no job used are deleted after this long; 0 keeps them forever. */
+        retentionMs: env.UPLOAD_RETENTION_HOURS * 3_600_000,
+      },
+      /** Server-Sent Events streams (docs/limits.md); a cap of 0 turns it off. */
+      streams: {
+        perClient: env.SSE_MAX_STREAMS_PER_CLIENT,
+        perProcess: env.SSE_MAX_STREAMS,
+        maxLifetimeMs: env.SSE_MAX_LIFETIME * 1000,
+      },
     };
   });
 

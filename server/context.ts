@@ -9,6 +9,8 @@ import type { Config } from './config.js';
 import type { DatabaseHandle } from './db/client.js';
 import { ApiError } from './errors.js';
 import type { RateLimiter } from './http/rate-limit.js';
+import type { StreamLimits } from './http/stream-limits.js';
+import type { UploadQuota } from './http/upload-quota.js';
 import type { JobEvents } from './jobs/events.js';
 import type { JobStore } from './jobs/store.js';
 import type { Logger } from './logger.js';
@@ -46,6 +48,8 @@ export interface RouteContext {
   deps: AppDeps;
   jobs: JobStore;
   limiter: RateLimiter;
+  streams: StreamLimits;
+  uploads: UploadQuota;
 }
 
 /** Limits on request bodies: the frontend's JSON is small, ML results can be large (docs/limits.md). */

@@ -57,3 +57,25 @@ export class ApiError extends Error {
     return { ...this.details, error: this.code, message: this.message };
   }
 }
+
+/**
+ * What of an unexpected error goes to the logs: its name and codes, never its message. A failed
+ * Drizzle query's message holds every parameter of the query (a callback token, a whole transcript);
+ * the PostgreSQL error under it carries the SQLSTATE and the constraint, which is what an operator
+ * needs (docs/security.md).
+ */
+export function loggableError(err: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  let e: unknown = err;
+  for (let depth = 0; depth < 5 && e !== null && typeof e === 'object'; depth += 1) {
+    const o = e as { name?: unknown; code?: unknown; constraint_name?: unknown; constraint?: unknown; cause?: unknown };
+    if (depth === 0) out.name = typeof o.name === 'string' ? o.name : 'Error';
+    else if (typeof o.name === 'string') out.cause = o.name;
+    if (typeof o.code === 'string' && out.code === undefined) out.code = o.code;
+    const constraint = o.constraint_name ?? o.constraint;
+    if (typeof constraint === 'string' && out.constraint === undefined) out.constraint = constraint;
+    e = o.cause;
+  }
+  if (out.name === undefined) out.name = typeof err;
+  return out;
+}

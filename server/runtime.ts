@@ -6,18 +6,19 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import type { Hono } from 'hono';
 import { createMlServerClient } from '@ecg/sdk/ml-client';
 import { createApp } from './app.js';
 import type { Config } from './config.js';
 import { createDatabase, type DatabaseHandle } from './db/client.js';
-import { preparePrivateDir } from './embedded/data-dir.js';
-import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './embedded/postgres.js';
 import { runMigrations } from './db/migrate.js';
+import { preparePrivateDir } from './embedded/data-dir.js';
+import { type EmbeddedPostgresHandle, startEmbeddedPostgres } from './embedded/postgres.js';
 import { createDispatcher } from './jobs/dispatcher.js';
 import { createJobEvents } from './jobs/events.js';
 import type { Logger } from './logger.js';
 import { createEmbeddedStorage, createS3Storage, embeddedStorageRoutes, type Storage } from './storage/index.js';
-import type { Hono } from 'hono';
+import { createUploadSweeper } from './storage/sweeper.js';
 
 /** A secret kept in DATA_DIR, made on first start: embedded storage URLs stay valid across restarts. */
 async function dataDirSecret(dataDir: string, name: string): Promise<string> {
@@ -92,6 +93,8 @@ export async function createRuntime(config: Config, logger: Logger, opts: { star
     const dispatcher = createDispatcher({ config, db: database.db, storage, ml, logger });
     const app = createApp({ config, database, storage, storageRoutes, ml, events, logger, onJobCreated: dispatcher.wake });
     if (opts.startDispatcher !== false) dispatcher.start();
+    const sweeper = createUploadSweeper({ storage, db: database.db, logger, retentionMs: config.uploads.retentionMs });
+    sweeper.start();
 
     return {
       app,
@@ -101,10 +104,11 @@ export async function createRuntime(config: Config, logger: Logger, opts: { star
       dispatcher,
       embeddedPostgres,
       async drain() {
-        await Promise.all([dispatcher.stop(), events.close().catch(() => {})]);
+        await Promise.all([dispatcher.stop(), sweeper.stop(), events.close().catch(() => {})]);
       },
       async close() {
         await dispatcher.stop();
+        await sweeper.stop();
         await events.close().catch(() => {});
         await storage.close?.();
         await database.close();

@@ -8,11 +8,12 @@ import type { EventAuth, JobRow } from '../../drizzle/schema.js';
 import type { Config } from '../config.js';
 import { ApiError } from '../errors.js';
 import type { MlCallback } from '../generated/v1.1/routes.js';
-import { authEnabled } from '../http/auth.js';
+import { authEnabled, sameOwner } from '../http/auth.js';
 import type { JobStore } from '../jobs/store.js';
 import { isSafeKey, type ObjectInfo, type Storage } from '../storage/index.js';
 import { isMediaType } from '../storage/media.js';
 import { newCallbackToken } from './callback-token.js';
+import { checkSameRequest, requestFingerprint, scopedIdempotencyKey } from './idempotency.js';
 import { isOwnersKey } from './uploads.js';
 
 export interface JobRules {
@@ -56,12 +57,17 @@ export async function processableFile(rules: JobRules, owner: string | null, sou
   return { key, info };
 }
 
-/** Stores a new pending job for a processable file, or returns the earlier one for a repeated idempotency key. */
+/**
+ * Stores a new pending job for a processable file, or returns the earlier one for a repeated
+ * idempotency key of the same caller and the same request (server/domain/idempotency.ts).
+ * `client` is the caller's rate-limit key, which scopes anonymous idempotency keys.
+ */
 export async function requestProcessing(
   rules: JobRules,
-  request: { owner: string | null; source: JobSource; language: string; idempotencyKey: string | null },
+  request: { owner: string | null; client: string; source: JobSource; language: string; idempotencyKey: string | null },
 ): Promise<{ row: JobRow; created: boolean; size: number }> {
   const { key, info } = await processableFile(rules, request.owner, request.source);
+  const fingerprint = requestFingerprint({ fileKey: key, language: request.language });
   const { row, created } = await rules.jobs.create({
     id: randomUUID(),
     fileKey: key,
@@ -69,9 +75,11 @@ export async function requestProcessing(
     contentType: info.contentType ?? null,
     language: request.language,
     owner: request.owner,
-    idempotencyKey: request.idempotencyKey,
+    idempotencyKey: scopedIdempotencyKey(request.idempotencyKey, request.owner, request.client),
+    requestHash: request.idempotencyKey === null ? null : fingerprint,
     callbackToken: newCallbackToken(),
   });
+  if (!created) checkSameRequest(row.requestHash, fingerprint);
   return { row, created, size: info.size };
 }
 
@@ -83,7 +91,7 @@ export async function ownedJob<R extends Pick<JobRow, 'owner'>>(
   read: (id: string) => Promise<R | undefined>,
 ): Promise<R> {
   const row = await read(id);
-  if (!row || (authEnabled(rules.config.auth) && row.owner !== owner)) throw noJob(id);
+  if (!row || (authEnabled(rules.config.auth) && !sameOwner(row.owner, owner))) throw noJob(id);
   return row;
 }
 

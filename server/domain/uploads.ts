@@ -18,13 +18,25 @@ export function sanitizeFilename(name: string): string {
   return cleaned === '' ? 'video' : cleaned;
 }
 
+const PLAIN = /^[A-Za-z0-9-]{1,64}$/;
+const hashed = (s: string) => `u_${createHash('sha256').update(s).digest('hex').slice(0, 32)}`;
+
 /**
  * The folder of an owner's uploads. It must not be shared by two owners, so an owner that is not
  * already a plain short name is replaced by a hash of it instead of being "cleaned" (which would make
- * `a.b` and `a_b` the same).
+ * `a.b` and `a_b` the same). A JWT subject keeps the folder it had before owners were namespaced
+ * (`jwt:alice` uploads to `videos/alice/`), except a subject spelled like an API token's owner,
+ * which is hashed with its namespace so it can never land in that token's folder (docs/auth.md).
  */
-export const ownerSegment = (owner: string | null) =>
-  owner === null ? 'anonymous' : /^[A-Za-z0-9-]{1,64}$/.test(owner) && owner !== 'anonymous' ? owner : `u_${createHash('sha256').update(owner).digest('hex').slice(0, 32)}`;
+export function ownerSegment(owner: string | null): string {
+  if (owner === null) return 'anonymous';
+  if (owner.startsWith('jwt:')) {
+    const sub = owner.slice(4);
+    if (sub.startsWith('token:')) return hashed(owner);
+    return PLAIN.test(sub) && sub !== 'anonymous' ? sub : hashed(sub);
+  }
+  return PLAIN.test(owner) && owner !== 'anonymous' ? owner : hashed(owner);
+}
 
 /** True when `key` lies in `owner`'s upload folder. */
 export const isOwnersKey = (owner: string | null, key: string) => key.startsWith(`videos/${ownerSegment(owner)}/`);

@@ -22,8 +22,23 @@ export function safeEqual(a: string, b: string): boolean {
   return timingSafeEqual(ha, hb);
 }
 
+/** Owners are namespaced by how they signed in, so a JWT subject never equals an API token's owner (docs/auth.md). */
+export const JWT_OWNER_PREFIX = 'jwt:';
+export const TOKEN_OWNER_PREFIX = 'token:';
+
+/** The claims a JWT must carry besides a valid HS256 signature: `exp` always, `iss`/`aud` when configured. */
+function acceptedClaims(auth: AuthConfig, payload: Record<string, unknown>): boolean {
+  if (typeof payload.exp !== 'number') return false;
+  if (auth.jwtIssuer !== undefined && payload.iss !== auth.jwtIssuer) return false;
+  if (auth.jwtAudience !== undefined) {
+    const aud = payload.aud;
+    if (!(aud === auth.jwtAudience || (Array.isArray(aud) && aud.includes(auth.jwtAudience)))) return false;
+  }
+  return typeof payload.sub === 'string' && payload.sub !== '';
+}
+
 /**
- * The owner of the request: the JWT's `sub`, `token:<hash>` for an API token, `null` in open mode.
+ * The owner of the request: `jwt:<sub>` for a JWT, `token:<hash>` for an API token, `null` in open mode.
  * In open mode a Bearer header is ignored (the frontend sends one whenever a user is logged in).
  */
 export async function resolveOwner(auth: AuthConfig, authorization: string | undefined): Promise<string | null> {
@@ -31,18 +46,34 @@ export async function resolveOwner(auth: AuthConfig, authorization: string | und
   const token = bearer(authorization);
   if (!token) throw new ApiError('UNAUTHORIZED', 'A valid bearer token is required.');
   for (const candidate of auth.apiTokens) {
-    if (safeEqual(candidate, token)) return `token:${createHash('sha256').update(token).digest('hex').slice(0, 16)}`;
+    if (safeEqual(candidate, token)) return `${TOKEN_OWNER_PREFIX}${createHash('sha256').update(token).digest('hex').slice(0, 16)}`;
   }
   if (auth.jwtSecret !== undefined && token.split('.').length === 3) {
     try {
       // RFC 8725: the algorithm is fixed by us, not taken from the token; exp/nbf are checked by verify.
       const payload = await verify(token, auth.jwtSecret, 'HS256');
-      if (typeof payload.sub === 'string' && payload.sub !== '') return payload.sub;
+      if (acceptedClaims(auth, payload)) return `${JWT_OWNER_PREFIX}${payload.sub as string}`;
     } catch {
       // fall through to 401
     }
   }
   throw new ApiError('UNAUTHORIZED', 'A valid bearer token is required.');
+}
+
+/**
+ * True when a job stored with `rowOwner` belongs to `owner`. Jobs stored before owners were
+ * namespaced carry a JWT's bare `sub`; they still belong to that subject (docs/auth.md).
+ */
+export function sameOwner(rowOwner: string | null, owner: string | null): boolean {
+  if (rowOwner === owner) return true;
+  return (
+    owner !== null &&
+    rowOwner !== null &&
+    owner.startsWith(JWT_OWNER_PREFIX) &&
+    !rowOwner.startsWith(JWT_OWNER_PREFIX) &&
+    !rowOwner.startsWith(TOKEN_OWNER_PREFIX) &&
+    rowOwner === owner.slice(JWT_OWNER_PREFIX.length)
+  );
 }
 
 /** The administrator check for `listJobs`; without `ADMIN_TOKEN` the route does not exist (404). */

@@ -11,6 +11,7 @@ import type { AppEnv } from '../context.js';
 import { looksLikeCallbackToken } from '../domain/callback-token.js';
 import { ApiError } from '../errors.js';
 import { safeEqual } from './auth.js';
+import { hmacDeliveryId } from './replay-guard.js';
 
 /** Standard Webhooks secrets are `whsec_<base64>`; any other string is used as raw key bytes. */
 export function webhookVerifier(secret: string): Webhook {
@@ -44,6 +45,7 @@ export function signedCallbacks({ secret, allowUnsigned }: Config['webhooks']): 
         throw new ApiError('UNAUTHORIZED', 'The X-Signature-256 signature is invalid.');
       }
       c.set('callbackAuth', 'hmac');
+      c.set('webhookId', hmacDeliveryId(hmac));
     } else if (allowUnsigned) {
       c.set('callbackAuth', 'unsigned');
     } else {

@@ -10,10 +10,11 @@
  */
 import type { MlServerClient } from '@ecg/sdk/ml-client';
 import type { Config } from '../config.js';
+import type { Database } from '../db/client.js';
+import { callbackBase } from '../domain/callback-token.js';
+import { loggableError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Storage } from '../storage/index.js';
-import { callbackBase } from '../domain/callback-token.js';
-import type { Database } from '../db/client.js';
 import { createJobStore, type LockedJob } from './store.js';
 
 export interface DispatcherDeps {
@@ -96,7 +97,7 @@ export function createDispatcher(deps: DispatcherDeps) {
           const row = await jobs.claimNext({ maxBusy: config.ml.maxConcurrentJobs, leaseMs });
           if (!row) break;
           const p = send(row)
-            .catch((err) => logger.error('dispatch error', { job_id: row.id, error: err instanceof Error ? err.message : String(err) }))
+            .catch((err) => logger.error('dispatch error', { job_id: row.id, error: loggableError(err) }))
             .finally(() => {
               inFlight.delete(p);
               // A slot freed up, or the job was rescheduled: look again.
@@ -106,7 +107,7 @@ export function createDispatcher(deps: DispatcherDeps) {
         }
       } while (again && !stopped);
     } catch (err) {
-      logger.error('dispatcher tick failed', { error: err instanceof Error ? err.message : String(err) });
+      logger.error('dispatcher tick failed', { error: loggableError(err) });
     } finally {
       running = false;
     }

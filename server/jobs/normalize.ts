@@ -64,13 +64,12 @@ export function normalizeResult(raw: MlResult | null | undefined, fallback: { fi
     return { id: i, start, end, text, speaker: { speaker_id: speakerId(seg) }, words };
   });
 
-  const speakers: string[] = [];
-  for (const s of segments) {
-    if (s.speaker.speaker_id !== null && !speakers.includes(s.speaker.speaker_id)) speakers.push(s.speaker.speaker_id);
-  }
+  // A Set keeps first-seen order and makes this linear: a result may name 100,000 speakers.
+  const speakers = new Set<string>();
+  for (const s of segments) if (s.speaker.speaker_id !== null) speakers.add(s.speaker.speaker_id);
   // Speakers named only in the summary (a dict or a list) still count, after those seen in segments.
   const summary = Array.isArray(r.speakers) ? r.speakers.filter((s): s is string => typeof s === 'string') : isObj(r.speakers) ? Object.keys(r.speakers) : [];
-  for (const s of summary) if (!speakers.includes(s)) speakers.push(s);
+  for (const s of summary) speakers.add(s);
 
   const duration = firstNum(r.duration, meta.duration, segments.at(-1)?.end);
   const language = str(r.language) ?? str(meta.language) ?? fallback.language ?? null;
@@ -87,9 +86,9 @@ export function normalizeResult(raw: MlResult | null | undefined, fallback: { fi
       model_version: str(meta.model_version),
       processing_time: num(meta.processing_time),
       total_segments: segments.length,
-      unique_speakers: speakers.length,
+      unique_speakers: speakers.size,
     },
-    speakers,
+    speakers: [...speakers],
     segments,
   };
 }

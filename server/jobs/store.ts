@@ -32,6 +32,8 @@ export interface NewJob {
   language: string;
   owner: string | null;
   idempotencyKey: string | null;
+  /** What the request asked for, to refuse a reused idempotency key (server/domain/idempotency.ts). */
+  requestHash: string | null;
   callbackToken: string;
 }
 

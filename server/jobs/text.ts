@@ -3,18 +3,74 @@
  * truncated emoji); PostgreSQL stores neither in `text` or `jsonb`. They are dropped or replaced here,
  * so a callback carrying one is stored rather than refused (the real ML server does not retry, so a
  * refused result would be lost).
+ *
+ * The walk is iterative and refuses nesting deeper than `MAX_JSON_DEPTH` (docs/limits.md): a result
+ * nested thousands of levels deep would otherwise overflow the stack here, or in PostgreSQL's jsonb
+ * parser, and answer 500 instead of 422.
  */
+import { ApiError } from '../errors.js';
+
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
+/** No accepted result shape nests deeper than about six levels (docs/results.md). */
+export const MAX_JSON_DEPTH = 64;
+
+const SURROGATE = /[\uD800-\uDFFF]/;
+
 function storable(s: string): string {
+  if (!s.includes('\u0000') && !SURROGATE.test(s)) return s;
   return s.replaceAll('\u0000', '').replace(LONE_SURROGATE, '\uFFFD');
 }
 
-export function storableJson<T>(value: T): T {
-  if (typeof value === 'string') return storable(value) as T;
-  if (Array.isArray(value)) return value.map(storableJson) as T;
-  if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [storable(k), storableJson(v)])) as T;
-  }
+type Container = unknown[] | Record<string, unknown>;
+
+const tooDeep = () =>
+  new ApiError('VALIDATION_ERROR', `The request body is nested deeper than ${MAX_JSON_DEPTH} levels.`, {
+    details: [{ path: '(body)', message: `nested deeper than ${MAX_JSON_DEPTH} levels` }],
+  });
+
+/** The copy of a leaf, or an empty container of the same kind (filled in by the walk). */
+function shallow(value: unknown): unknown {
+  if (typeof value === 'string') return storable(value);
+  if (Array.isArray(value)) return [];
+  if (value !== null && typeof value === 'object') return {};
   return value;
+}
+
+/**
+ * A copy of `value` with every string (keys too) made storable.
+ *
+ * @example
+ * storableJson({ text: 'a\u0000b' }) // { text: 'ab' }
+ */
+export function storableJson<T>(value: T): T {
+  const root = shallow(value);
+  const stack: Array<{ from: Container; to: Container; depth: number }> = [];
+  if (root !== null && typeof root === 'object') stack.push({ from: value as Container, to: root as Container, depth: 1 });
+  while (stack.length > 0) {
+    const { from, to, depth } = stack.pop()!;
+    if (depth > MAX_JSON_DEPTH) throw tooDeep();
+    if (Array.isArray(from)) {
+      const out = to as unknown[];
+      for (let i = 0; i < from.length; i += 1) {
+        const v = from[i];
+        const copy = shallow(v);
+        out[i] = copy;
+        if (copy !== null && typeof copy === 'object') stack.push({ from: v as Container, to: copy as Container, depth: depth + 1 });
+      }
+      continue;
+    }
+    const out = to as Record<string, unknown>;
+    for (const k in from) {
+      if (!Object.hasOwn(from, k)) continue;
+      const v = from[k];
+      const copy = shallow(v);
+      const key = storable(k);
+      // Defined, not assigned: a `__proto__` key stays an own property, as JSON.parse made it.
+      if (key === '__proto__') Object.defineProperty(out, key, { value: copy, enumerable: true, writable: true, configurable: true });
+      else out[key] = copy;
+      if (copy !== null && typeof copy === 'object') stack.push({ from: v as Container, to: copy as Container, depth: depth + 1 });
+    }
+  }
+  return root as T;
 }

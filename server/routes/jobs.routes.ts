@@ -4,16 +4,18 @@ import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import type { JobRow } from '../../drizzle/schema.js';
 import type { AppEnv, RouteContext } from '../context.js';
-import { cancelJob, ownedJob, requestProcessing, type JobRules, type JobSource } from '../domain/jobs.js';
+import { cancelJob, type JobRules, type JobSource, ownedJob, requestProcessing } from '../domain/jobs.js';
 import type * as v11 from '../generated/v1.1/routes.js';
 import { requireAdmin, resolveOwner } from '../http/auth.js';
+import { lastEventVersion } from '../http/stream-limits.js';
 import { TERMINAL } from '../jobs/lifecycle.js';
 import { etagOf, toJobStatus, toJobSummary } from '../jobs/mapper.js';
 
 /** Rough processing time announced to the frontend: the ML server's own estimate (docs/limits.md). */
 const ESTIMATED_SECONDS = 300;
 
-function clientKey(c: Context<AppEnv>, owner: string | null): string {
+/** The client a limit counts against: the owner, or for anonymous callers the address. */
+export function clientKey(c: Context<AppEnv>, owner: string | null): string {
   if (owner) return `owner:${owner}`;
   const incoming = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming;
   return `ip:${incoming?.socket?.remoteAddress ?? 'local'}`;
@@ -26,17 +28,19 @@ function sourceOf(body: { fileKey?: string | undefined; file_key?: string | unde
   return body.video_url !== undefined ? { videoUrl: body.video_url } : {};
 }
 
-export function registerJobRoutes(api: OpenAPIHono<AppEnv>, r: typeof v11, { deps, jobs, limiter }: RouteContext) {
+export function registerJobRoutes(api: OpenAPIHono<AppEnv>, r: typeof v11, { deps, jobs, limiter, streams }: RouteContext) {
   const { config } = deps;
   const rules: JobRules = { config, storage: deps.storage, jobs };
   const owner = (c: Context<AppEnv>) => resolveOwner(config.auth, c.req.header('authorization'));
 
   api.openapi(r.requestProcess, async (c) => {
     const caller = await owner(c);
-    limiter.hit(clientKey(c, caller));
+    const client = clientKey(c, caller);
+    limiter.hit(client);
     const body = c.req.valid('json');
     const { row, created, size } = await requestProcessing(rules, {
       owner: caller,
+      client,
       source: sourceOf(body),
       language: body.language,
       idempotencyKey: c.req.valid('header')['idempotency-key'] ?? null,
@@ -78,7 +82,11 @@ export function registerJobRoutes(api: OpenAPIHono<AppEnv>, r: typeof v11, { dep
 
   api.openapi(r.streamJobEvents, async (c) => {
     const { job_id } = c.req.valid('param');
-    const first = await ownedJob(rules, await owner(c), job_id, jobs.get);
+    const caller = await owner(c);
+    const first = await ownedJob(rules, caller, job_id, jobs.get);
+    // Capped per client and per process, and closed after a maximum lifetime (docs/limits.md).
+    const release = streams.acquire(clientKey(c, caller));
+    const deadline = Date.now() + streams.maxLifetimeMs;
     const response = streamSSE(c, async (stream) => {
       let wake: (() => void) | undefined;
       let dirty = true;
@@ -87,10 +95,10 @@ export function registerJobRoutes(api: OpenAPIHono<AppEnv>, r: typeof v11, { dep
         wake?.();
       });
       stream.onAbort(() => wake?.());
-      let lastVersion = -1;
+      let lastVersion = lastEventVersion(c.req.header('last-event-id'));
       let row: JobRow | undefined = first;
       try {
-        while (!stream.aborted && !deps.events.closed) {
+        while (!stream.aborted && !deps.events.closed && Date.now() < deadline) {
           if (dirty) {
             dirty = false;
             row = row ?? (await jobs.get(job_id));
@@ -98,15 +106,15 @@ export function registerJobRoutes(api: OpenAPIHono<AppEnv>, r: typeof v11, { dep
             if (row.version !== lastVersion) {
               lastVersion = row.version;
               await stream.writeSSE({ event: 'status', data: JSON.stringify(toJobStatus(row)), id: String(row.version) });
-              if (TERMINAL.has(row.status)) break;
             }
+            if (TERMINAL.has(row.status)) break;
             row = undefined;
           }
           // A change that arrived while we were reading or writing: handle it now, without waiting.
           if (dirty || stream.aborted || deps.events.closed) continue;
           // Wait for a notification, with a keep-alive comment (and a re-read, in case one was missed) every 15 s.
           const timedOut = await new Promise<boolean>((resolve) => {
-            const timer = setTimeout(() => resolve(true), 15_000);
+            const timer = setTimeout(() => resolve(true), Math.max(0, Math.min(15_000, deadline - Date.now())));
             wake = () => {
               clearTimeout(timer);
               resolve(false);
@@ -120,6 +128,7 @@ export function registerJobRoutes(api: OpenAPIHono<AppEnv>, r: typeof v11, { dep
         }
       } finally {
         unsubscribe();
+        release();
       }
     });
     return response as unknown as ReturnType<typeof c.text<string, 200>>;

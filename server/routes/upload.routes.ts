@@ -4,8 +4,9 @@ import type { AppEnv, RouteContext } from '../context.js';
 import { planUpload } from '../domain/uploads.js';
 import type * as v11 from '../generated/v1.1/routes.js';
 import { resolveOwner } from '../http/auth.js';
+import { clientKey } from './jobs.routes.js';
 
-export function registerUploadRoutes(api: OpenAPIHono<AppEnv>, r: typeof v11, { deps }: RouteContext) {
+export function registerUploadRoutes(api: OpenAPIHono<AppEnv>, r: typeof v11, { deps, uploads }: RouteContext) {
   const { storage: limits } = deps.config;
   api.openapi(r.generateUploadUrl, async (c) => {
     const owner = await resolveOwner(deps.config.auth, c.req.header('authorization'));
@@ -20,7 +21,10 @@ export function registerUploadRoutes(api: OpenAPIHono<AppEnv>, r: typeof v11, { 
       },
       limits.maxUploadBytes,
     );
-    const upload = await deps.storage.presignUpload(key, { contentType, maxBytes: limits.maxUploadBytes, expiresIn: limits.presignExpiresIn });
+    // A declared size is what the URL accepts and what the client's hourly quota is charged (docs/limits.md).
+    const maxBytes = body.file_size !== undefined && body.file_size > 0 ? Math.min(body.file_size, limits.maxUploadBytes) : limits.maxUploadBytes;
+    uploads.reserve(clientKey(c, owner), maxBytes);
+    const upload = await deps.storage.presignUpload(key, { contentType, maxBytes, expiresIn: limits.presignExpiresIn });
     return c.json(
       {
         presigned_url: upload.url,
@@ -32,7 +36,7 @@ export function registerUploadRoutes(api: OpenAPIHono<AppEnv>, r: typeof v11, { 
         method: 'PUT' as const,
         headers: { ...upload.headers, 'Content-Type': contentType },
         content_type: contentType,
-        max_bytes: limits.maxUploadBytes,
+        max_bytes: maxBytes,
       },
       200,
     );

@@ -1,9 +1,9 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { chmod, mkdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ApiError } from '../errors.js';
 import { assertExpiresIn, assertPresignUpload, assertSafeKey, decodeKeyPath, encodeKey, isSafeKey, parseUrlWithoutCredentials } from './keys.js';
-import type { ObjectInfo, PresignedUpload, PresignUploadOptions, Storage } from './types.js';
+import type { ObjectInfo, PresignedUpload, PresignUploadOptions, Storage, StoredObject } from './types.js';
 
 /**
  * Embedded storage: objects live on the local disk and are uploaded and downloaded through the
@@ -207,6 +207,37 @@ export function createEmbeddedStorage(options: EmbeddedStorageOptions): Embedded
       const prefix = `${basePath}/storage/`;
       if (!url.pathname.startsWith(prefix)) return null;
       return decodeKeyPath(url.pathname.slice(prefix.length));
+    },
+
+    async *list(prefix: string): AsyncIterable<StoredObject> {
+      const root = under(objectsDir, prefix.replace(/\/+$/, ''));
+      if (root === null) return;
+      let entries;
+      try {
+        entries = await readdir(root, { recursive: true, withFileTypes: true });
+      } catch (err) {
+        if (isMissing(err)) return;
+        throw err;
+      }
+      for (const e of entries) {
+        if (!e.isFile()) continue;
+        const file = path.join(e.parentPath, e.name);
+        const key = path.relative(objectsDir, file).split(path.sep).join('/');
+        const st = await stat(file).catch(() => null);
+        if (st && isSafeKey(key)) yield { key, lastModified: st.mtime };
+      }
+    },
+
+    async delete(key: string): Promise<void> {
+      const files = objects.files(key);
+      if (files === null) return;
+      for (const f of [files.data, files.meta]) {
+        try {
+          await unlink(f);
+        } catch (err) {
+          if (!isMissing(err)) throw err;
+        }
+      }
     },
 
     async ready(): Promise<void> {

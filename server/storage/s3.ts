@@ -1,8 +1,8 @@
 import type { S3ClientConfig } from '@aws-sdk/client-s3';
-import { GetObjectCommand, HeadBucketCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { assertExpiresIn, assertPresignUpload, assertSafeKey, isSafeKey, parseUrlWithoutCredentials } from './keys.js';
-import type { ObjectInfo, PresignedUpload, PresignUploadOptions, Storage } from './types.js';
+import type { ObjectInfo, PresignedUpload, PresignUploadOptions, Storage, StoredObject } from './types.js';
 
 export interface S3StorageOptions {
   bucket: string;
@@ -128,6 +128,20 @@ export function createS3Storage(options: S3StorageOptions): S3Storage {
         return isSafeKey(key) ? key : null;
       }
       return null;
+    },
+
+    async *list(prefix: string): AsyncIterable<StoredObject> {
+      let token: string | undefined;
+      do {
+        const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+        for (const o of page.Contents ?? []) if (o.Key !== undefined) yield { key: o.Key, lastModified: o.LastModified ?? new Date(0) };
+        token = page.IsTruncated ? page.NextContinuationToken : undefined;
+      } while (token !== undefined);
+    },
+
+    async delete(key: string): Promise<void> {
+      assertSafeKey(key);
+      await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
     },
 
     async ready(): Promise<void> {

@@ -12,6 +12,11 @@ export interface ObjectInfo {
   contentType: string | undefined;
 }
 
+export interface StoredObject {
+  key: string;
+  lastModified: Date;
+}
+
 export interface PresignUploadOptions {
   /** Non-empty; the uploader must send exactly this Content-Type. */
   contentType: string;
@@ -32,6 +37,10 @@ export interface Storage {
    * Used against SSRF: request-process only accepts own-storage URLs (and then presigns its own GET).
    */
   keyFromUrl(url: string): string | null;
+  /** Every object under `prefix` (a folder, ending in `/`), with when it was last written; for the upload sweeper. */
+  list(prefix: string): AsyncIterable<StoredObject>;
+  /** Deletes an object; deleting one that does not exist is not an error. */
+  delete(key: string): Promise<void>;
   /** Throws when the storage is not reachable (used by /health). */
   ready(): Promise<void>;
   close?(): Promise<void>;

@@ -17,17 +17,19 @@ import { ADMIN_TOKEN, callback, closeQuietly, type Job,JWT_SECRET, newJob, post,
 
 let open: TestApp; // unsigned callbacks allowed, admin token set, no rate limit
 let strict: TestApp; // JWT auth on, signed callbacks only, no admin token
-let limited: TestApp; // one request-process a minute
+let limited: TestApp; // one request-process a minute, one upload URL an hour
+let streamCapped: TestApp; // one event stream per client
 let broken: TestApp; // its database pool is closed
 let brokenJob: Job;
 let brokenKey: string;
 
 beforeAll(async () => {
-  [open, strict, limited, broken] = await Promise.all([
+  [open, strict, limited, streamCapped, broken] = await Promise.all([
     // A database of its own: no other file's dispatcher moves these jobs (ETags, 'pending' stay put).
     createTestApp({ ALLOW_UNSIGNED_CALLBACKS: 'true', ADMIN_TOKEN, RATE_LIMIT_PER_MINUTE: '0' }, undefined, { isolatedDatabase: true }),
     createTestApp({ JWT_SECRET, WEBHOOK_SECRET }),
-    createTestApp({ RATE_LIMIT_PER_MINUTE: '1' }),
+    createTestApp({ RATE_LIMIT_PER_MINUTE: '1', UPLOAD_URLS_PER_HOUR: '1' }),
+    createTestApp({ SSE_MAX_STREAMS_PER_CLIENT: '1' }),
     createTestApp({ ALLOW_UNSIGNED_CALLBACKS: 'true', ADMIN_TOKEN, RATE_LIMIT_PER_MINUTE: '0' }),
   ]);
   brokenJob = await newJob(broken);
@@ -35,7 +37,7 @@ beforeAll(async () => {
   await broken.database.close();
 });
 afterAll(async () => {
-  await Promise.all([open?.close(), strict?.close(), limited?.close(), broken && closeQuietly(broken)]);
+  await Promise.all([open?.close(), strict?.close(), limited?.close(), streamCapped?.close(), broken && closeQuietly(broken)]);
 });
 
 const url = (path: string) => `${PUBLIC_BASE}${path}`;
@@ -88,6 +90,11 @@ const CASES: Case[] = [
   ['generateUploadUrl', 413, () => post(open, '/api/upload-video/generate-url', { filename: 'big.mp4', file_size: 3 * 1024 ** 3 })],
   ['generateUploadUrl', 415, () => post(open, '/api/upload-video/generate-url', { filename: 'page.html', content_type: 'text/html' })],
   ['generateUploadUrl', 422, () => postBad(open, '/api/upload-video/generate-url', '{}')],
+  ['generateUploadUrl', 429, async () => {
+    const body = { filename: 'clip.mp4', content_type: 'video/mp4' };
+    expect((await post(limited, '/api/upload-video/generate-url', body)).status).toBe(200);
+    return post(limited, '/api/upload-video/generate-url', body);
+  }],
 
   ['requestProcess', 200, async () => post(open, '/api/upload-video/request-process', { fileKey: await open.upload() })],
   ['requestProcess', 400, () => postBad(open, '/api/upload-video/request-process', '{"fileKey": ')],
@@ -95,6 +102,12 @@ const CASES: Case[] = [
   ['requestProcess', 404, () => post(open, '/api/upload-video/request-process', { fileKey: `videos/anonymous/${unknownId()}.mp4` })],
   // Over the body limit, but valid JSON the schema allows (the limits are not schema keywords): not marked invalid.
   ['requestProcess', 413, async () => post(open, '/api/upload-video/request-process', JSON.stringify({ fileKey: await open.upload(), pad: 'x'.repeat(HUGE_JSON) }))],
+  ['requestProcess', 409, async () => {
+    const key = `reused-${unknownId()}`;
+    const first = await post(open, '/api/upload-video/request-process', { fileKey: await open.upload() }, { 'Idempotency-Key': key });
+    expect(first.status).toBe(200);
+    return post(open, '/api/upload-video/request-process', { fileKey: await open.upload() }, { 'Idempotency-Key': key });
+  }],
   ['requestProcess', 415, () => postBad(open, '/api/upload-video/request-process', '{"fileKey":"videos/anonymous/x.mp4"}', 'text/plain')],
   ['requestProcess', 422, () => postBad(open, '/api/upload-video/request-process', '{"language": "en"}')],
   ['requestProcess', 429, async () => {
@@ -130,6 +143,16 @@ const CASES: Case[] = [
   ['streamJobEvents', 401, () => get(strict, `${status(unknownId())}/events`)],
   ['streamJobEvents', 404, () => get(open, `${status(unknownId())}/events`)],
   ['streamJobEvents', 422, () => get(open, `${status('nope')}/events`, bad)],
+  ['streamJobEvents', 429, async () => {
+    const { id } = await newJob(streamCapped);
+    const held = await get(streamCapped, `${status(id)}/events`);
+    expect(held.status).toBe(200);
+    try {
+      return await get(streamCapped, `${status(id)}/events`);
+    } finally {
+      await held.body?.cancel();
+    }
+  }],
   ['streamJobEvents', 500, () => get(broken, `${status(brokenJob.id)}/events`)],
 
   ['cancelJob', 200, async () => post(open, cancel((await newJob(open)).id), '')],

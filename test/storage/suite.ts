@@ -85,6 +85,19 @@ export function describeStorageContract(name: string, setup: () => Promise<Stora
       expect(Buffer.from(await res.arrayBuffer()).equals(bytes.subarray(0, 1000))).toBe(true);
     });
 
+    it('list() finds an upload under its folder with a recent time, and delete() removes it (twice is no error)', async () => {
+      const key = uniqueKey('listed.mp4');
+      expect((await uploadThrough(h.storage, key, bytes)).status).toBe(200);
+      const found: Array<{ key: string; lastModified: Date }> = [];
+      for await (const o of h.storage.list('videos/anonymous/')) found.push(o);
+      const mine = found.find((o) => o.key === key);
+      expect(mine).toBeDefined();
+      expect(Math.abs(Date.now() - mine!.lastModified.getTime())).toBeLessThan(10 * 60_000);
+      await h.storage.delete(key);
+      await h.storage.delete(key);
+      expect(await h.storage.head(key)).toBeNull();
+    });
+
     it('head() of a key that was never uploaded is null', async () => {
       expect(await h.storage.head(uniqueKey('never-uploaded.mp4'))).toBeNull();
     });

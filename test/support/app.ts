@@ -42,6 +42,8 @@ export type MlAnswer = (body: Record<string, unknown>) => Response | Promise<Res
 export interface TestAppOptions {
   /** A database of its own (migrated), for tests that count or dispatch every job in it. */
   isolatedDatabase?: boolean;
+  /** Collects the app's log lines (at level info) instead of discarding them. */
+  logLines?: string[];
 }
 
 export async function createTestApp(env: Record<string, string> = {}, mlAnswer?: MlAnswer, options: TestAppOptions = {}): Promise<TestApp> {
@@ -55,9 +57,13 @@ export async function createTestApp(env: Record<string, string> = {}, mlAnswer?:
     MODEL_SERVER_URL: 'http://ml.test',
     LOG_LEVEL: 'silent',
     RATE_LIMIT_PER_MINUTE: '1000',
+    // Tests upload far more than a client may in an hour; test/security sets these limits itself.
+    UPLOAD_URLS_PER_HOUR: '0',
+    UPLOAD_BYTES_PER_HOUR: '0',
     ...env,
   });
-  const logger = createLogger('silent');
+  const logLines = options.logLines;
+  const logger = logLines ? createLogger('info', (line) => logLines.push(line)) : createLogger('silent');
   const database = createDatabase(config.databaseUrl!, { max: 4, applicationName: 'ecg-test-app' });
   const storage = createEmbeddedStorage({
     dir: join(dir, 'storage'),

@@ -18,6 +18,12 @@ export interface paths {
          *     Only video and audio content types are accepted; when the content type is missing or empty it
          *     is inferred from the file extension. The key has the form
          *     `videos/{owner or "anonymous"}/{YYYYmmdd_HHMMSS}_{8 hex}_{sanitised filename}`.
+         *
+         *     Limited per client and hour: `UPLOAD_URLS_PER_HOUR` URLs (default 30) and
+         *     `UPLOAD_BYTES_PER_HOUR` bytes (default 20 GiB), answered `429` with `Retry-After` beyond. A
+         *     request with `file_size` is charged that many bytes and its URL accepts no more (on the embedded
+         *     storage); one without is charged the whole `max_bytes`. An upload no job used is deleted after
+         *     `UPLOAD_RETENTION_HOURS` (default 24; docs/limits.md).
          */
         post: operations["generateUploadUrl"];
         delete?: never;
@@ -42,7 +48,8 @@ export interface paths {
          *     or a `video_url` that points into our own storage (anything else is refused: the ML server
          *     downloads whatever URL it is given). Unknown fields are ignored.
          *
-         *     With an `Idempotency-Key` header, repeating the request returns the same job.
+         *     With an `Idempotency-Key` header, repeating the request returns the same job; the key is
+         *     scoped to the caller, and reusing it with a different body answers `409 CONFLICT`.
          *     Rate limited per client (default 5 per minute).
          */
         post: operations["requestProcess"];
@@ -88,6 +95,11 @@ export interface paths {
          *     `JobStatusResponse` as JSON; the first event is the current state, the stream ends after the
          *     event that carries a terminal status (`completed`, `failed`, `cancelled`). Changes made by any
          *     backend process sharing the database are delivered. Comment lines keep the connection alive.
+         *
+         *     A stream lasts at most `SSE_MAX_LIFETIME` seconds (default 600); the server then closes it and
+         *     the client reconnects, sending `Last-Event-ID` to skip an unchanged status. Each client may hold
+         *     `SSE_MAX_STREAMS_PER_CLIENT` streams (default 20) and each process `SSE_MAX_STREAMS` (default
+         *     1000); over either cap the answer is `429` with `Retry-After` (docs/limits.md).
          */
         get: operations["streamJobEvents"];
         put?: never;
@@ -252,6 +264,8 @@ export interface components {
              * @description For `RATE_LIMITED`, seconds to wait.
              */
             retry_after?: number;
+            /** @description For `CONFLICT` from `requestProcess`, true when the `Idempotency-Key` was used before for a different request. */
+            idempotency_key_reused?: boolean;
         };
         /**
          * @description `pending`: stored, waiting for the ML server to accept it. `processing`: with the ML server.
@@ -506,14 +520,15 @@ export interface components {
             language?: string | null;
             duration?: number | null;
             metadata?: components["schemas"]["MlResultMetadata"] | null;
-            /** @description A map `{SPEAKER_00: {total_duration, segment_count}}`, a list of ids, or absent. */
+            /** @description A map `{SPEAKER_00: {total_duration, segment_count}}`, a list of ids, or absent. At most 10,000 speakers (docs/limits.md). */
             speakers?: {
                 [key: string]: {
                     [key: string]: unknown;
                 };
             } | string[] | null;
+            /** @description At most 100,000 segments, about 100 hours of speech (docs/limits.md). */
             segments?: components["schemas"]["MlSegment"][] | null;
-            /** @description Word-level entries parallel to the segments' words, carrying `confidence` (`score`). */
+            /** @description Word-level entries parallel to the segments' words, carrying `confidence` (`score`). At most 1,000,000 (docs/limits.md). */
             word_segments?: components["schemas"]["MlWord"][] | null;
         } & {
             [key: string]: unknown;
@@ -546,6 +561,7 @@ export interface components {
                 [key: string]: unknown;
             }) | null;
             speaker_id?: string | null;
+            /** @description At most 10,000 words in one segment (docs/limits.md). */
             words?: components["schemas"]["MlWord"][] | null;
         } & {
             [key: string]: unknown;
@@ -710,6 +726,25 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
+        /**
+         * @description The `Idempotency-Key` was used before, by this caller, for a different request (`CONFLICT`,
+         *     with `idempotency_key_reused: true`). Send a new key for a new request.
+         */
+        IdempotencyKeyReused: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": "CONFLICT",
+                 *       "message": "This Idempotency-Key was already used with a different request body; send a new key for a new request.",
+                 *       "idempotency_key_reused": true
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"];
+            };
+        };
         /** @description The body, or the uploaded file, is over the limit (`PAYLOAD_TOO_LARGE`). */
         PayloadTooLarge: {
             headers: {
@@ -802,7 +837,11 @@ export interface components {
         JobId: string;
         /** @description The per-job callback token embedded in the `fastapi_base_url` the backend sent. */
         CallbackToken: string;
-        /** @description Any client-chosen string; the same key (per user) always returns the same job. */
+        /**
+         * @description Any client-chosen string. The same key from the same caller (the user, or for anonymous callers
+         *     the client address) with the same body returns the same job; the same key with a different body is
+         *     refused with `409 CONFLICT`. Keys of other callers are never seen.
+         */
         IdempotencyKey: string;
         /** @description Standard Webhooks message id, stable across retries of one callback. */
         WebhookId: string;
@@ -861,6 +900,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationError"];
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -868,7 +908,11 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Any client-chosen string; the same key (per user) always returns the same job. */
+                /**
+                 * @description Any client-chosen string. The same key from the same caller (the user, or for anonymous callers
+                 *     the client address) with the same body returns the same job; the same key with a different body is
+                 *     refused with `409 CONFLICT`. Keys of other callers are never seen.
+                 */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path?: never;
@@ -893,6 +937,7 @@ export interface operations {
             400: components["responses"]["InvalidJson"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["FileNotFound"];
+            409: components["responses"]["IdempotencyKeyReused"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationError"];
@@ -946,7 +991,10 @@ export interface operations {
     streamJobEvents: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The `id` of the last event received; an unchanged status is not sent again. */
+                "Last-Event-ID"?: string;
+            };
             path: {
                 /**
                  * @description The job id returned by `requestProcess`.
@@ -974,6 +1022,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["JobNotFound"];
             422: components["responses"]["ValidationError"];
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
         };
     };

@@ -166,6 +166,7 @@ export interface components {
                 [key: string]: unknown;
             }) | null;
             speaker_id?: string | null;
+            /** @description At most 10,000 words in one segment (docs/limits.md). */
             words?: components["schemas"]["MlWord"][] | null;
         } & {
             [key: string]: unknown;
@@ -179,14 +180,15 @@ export interface components {
             language?: string | null;
             duration?: number | null;
             metadata?: components["schemas"]["MlResultMetadata"] | null;
-            /** @description A map `{SPEAKER_00: {total_duration, segment_count}}`, a list of ids, or absent. */
+            /** @description A map `{SPEAKER_00: {total_duration, segment_count}}`, a list of ids, or absent. At most 10,000 speakers (docs/limits.md). */
             speakers?: {
                 [key: string]: {
                     [key: string]: unknown;
                 };
             } | string[] | null;
+            /** @description At most 100,000 segments, about 100 hours of speech (docs/limits.md). */
             segments?: components["schemas"]["MlSegment"][] | null;
-            /** @description Word-level entries parallel to the segments' words, carrying `confidence` (`score`). */
+            /** @description Word-level entries parallel to the segments' words, carrying `confidence` (`score`). At most 1,000,000 (docs/limits.md). */
             word_segments?: components["schemas"]["MlWord"][] | null;
         } & {
             [key: string]: unknown;
@@ -238,6 +240,8 @@ export interface components {
              * @description For `RATE_LIMITED`, seconds to wait.
              */
             retry_after?: number;
+            /** @description For `CONFLICT` from `requestProcess`, true when the `Idempotency-Key` was used before for a different request. */
+            idempotency_key_reused?: boolean;
         };
     };
     responses: {
