@@ -1,113 +1,152 @@
 /**
- * Benchmarks: `npm run bench`. Starts the backend over real HTTP on 127.0.0.1 with a real Postgres
- * (DATABASE_URL, or an embedded one in a temp dir) and measures:
- *  1. a 60-minute result (~3 MB, ~0.75 KB per second of video) posted as the completion callback:
- *     time until the 200 acknowledgement (the ML server allows 30 s), and the backend's RSS growth;
- *  2. status polling, 2 pollers per job as the frontend does, with and without ETag revalidation:
- *     requests per second and latency percentiles.
- * Each part stops by itself after a fixed number of requests.
+ * `npm run bench`: the backend side by side with a FastAPI peer and raw floors, each a separate
+ * process on 127.0.0.1 loaded by wrk, all on one fresh PostgreSQL database. Figures, ratios, and a
+ * JSON copy in .tmp/bench-<timestamp>.json. `npm run bench -- --help` lists the options.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { serve } from '@hono/node-server';
-import { loadConfig } from '../server/config.js';
-import { createLogger } from '../server/logger.js';
-import { createRuntime } from '../server/runtime.js';
+import { fileURLToPath } from 'node:url';
+import { createBenchDatabase, fillFinishedJobs, seed, type BenchDatabase } from './database.js';
+import { completedStatus, completionCallbacks, progressCallbacks, statusPoll, statusPoll304, type MeasureContext } from './measure.js';
+import { parseOptions } from './options.js';
+import { bigResult } from './payload.js';
+import { explainAll } from './queries.js';
+import { printExplain, printReport, type BenchResults } from './report.js';
+import { peerAvailable, startBackend, startFloor, startIdleMlServer, startPeer, type Target, type TargetContext } from './targets.js';
+import { WRK, wrkInstalled } from './wrk.js';
 
-function bigResult(minutes: number) {
-  const segments = [];
-  let t = 0;
-  let id = 0;
-  while (t < minutes * 60) {
-    const words = [];
-    for (let w = 0; w < 12; w++) {
-      words.push({ word: `word${w}`, start: +(t + w * 0.26).toFixed(3), end: +(t + w * 0.26 + 0.22).toFixed(3), confidence: 0.9123, volume_db: -20.537, pitch_hz: 180.254, acoustic_features: { volume_db: -20.537, pitch_hz: 180.254, spectral_centroid: 1523.5 } });
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const SEEDED_JOBS = 200;
+
+async function cpuModel(): Promise<string> {
+  const info = await readFile('/proc/cpuinfo', 'utf8').catch(() => '');
+  return info.match(/^model name\s*:\s*(.+)$/m)?.[1]?.trim() ?? cpus()[0]?.model ?? 'unknown';
+}
+
+async function main(): Promise<void> {
+  const opts = parseOptions(process.argv.slice(2), process.env);
+  if (!opts) return;
+  if (!wrkInstalled()) throw new Error(`${WRK} is missing: apt-get install wrk`);
+
+  const peer = await peerAvailable();
+  const results: BenchResults = {
+    startedAt: new Date().toISOString(),
+    machine: { cpu: await cpuModel(), cores: cpus().length, node: process.version, postgres: '?', loadAverageStart: loadavg()[0]! },
+    options: { ...opts, databaseUrl: opts.databaseUrl.replace(/\/\/[^@/]*@/, '//***@') },
+    database: { jobs: SEEDED_JOBS, extraFinishedRows: opts.rows },
+    peer: { available: peer.ok, detail: peer.detail, workers: opts.peerWorkers },
+    explain: [],
+    backend: {},
+    floors: {},
+    failures: [],
+  };
+
+  const tmp = await mkdtemp(join(tmpdir(), 'ecg-bench-'));
+  const running = new Set<Target>();
+  let db: BenchDatabase | undefined;
+  const ml = await startIdleMlServer();
+  const cleanup = async () => {
+    await Promise.allSettled([...running].map((t) => t.stop()));
+    await ml.close();
+    await db?.drop().catch((err: unknown) => console.error(`could not drop ${db?.name}: ${String(err)}`));
+    await rm(tmp, { recursive: true, force: true });
+  };
+  process.once('SIGINT', () => void cleanup().finally(() => process.exit(130)));
+
+  try {
+    db = await createBenchDatabase(opts.databaseUrl);
+    results.machine.postgres = db.serverVersion;
+    console.log(`ECG bench: wrk ${opts.threads} threads, ${opts.connections} connections, ${opts.duration} s per measurement after ${opts.warmup} s warm-up, 127.0.0.1 only`);
+    console.log(`machine: ${results.machine.cpu}, ${results.machine.cores} cores, Node ${process.version}, PostgreSQL ${db.serverVersion}; load average ${num1(results.machine.loadAverageStart)} at start (a shared machine: other work runs beside the bench)`);
+    console.log(`database: ${db.name} (fresh, shipped migrations), ${SEEDED_JOBS} processing jobs and a completed one${opts.rows ? `, plus ${opts.rows.toLocaleString('en-US')} finished jobs` : ''}`);
+    if (peer.ok) {
+      console.log(`peer: ${peer.detail}; uvicorn --workers ${opts.peerWorkers} (one process, one event loop, like the backend's one Node process)`);
+    } else {
+      console.log('peer: skipped, FastAPI/uvicorn/asyncpg are not installed for /usr/bin/python3. Install them with:');
+      console.log('  apt-get install python3-fastapi python3-uvicorn python3-asyncpg');
     }
-    segments.push({ id: id++, start_time: t, end_time: t + 3.2, speaker: { speaker_id: `SPEAKER_0${id % 3}` }, text: words.map((w) => w.word).join(' '), words });
-    t += 3.2;
+
+    const result = bigResult(60);
+    if (opts.rows > 0) {
+      const started = performance.now();
+      await fillFinishedJobs(db, opts.rows);
+      console.log(`  filled ${opts.rows.toLocaleString('en-US')} finished jobs in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    }
+    const seeded = await seed(db, SEEDED_JOBS, result);
+    await db.sql`analyze jobs`;
+    results.explain = await explainAll(db.sql);
+    printExplain(results.explain, SEEDED_JOBS + 1 + opts.rows);
+
+    const webhookSecret = `whsec_${randomBytes(32).toString('base64')}`;
+    const tctx: TargetContext = { root: ROOT, tmp, databaseUrl: db.url, webhookSecret, mlServerUrl: ml.url };
+    const mctx: MeasureContext = { root: ROOT, tmp, opts, db, jobs: seeded.jobs, webhookSecret, result };
+    const step = (what: string) => process.stdout.write(`  ${what}...\n`);
+    // A target that fails is reported and the others still run: one broken process spoils no other figure.
+    const withTarget = async <T>(name: string, start: () => Promise<Target>, body: (t: Target) => Promise<T>): Promise<T | undefined> => {
+      let t: Target | undefined;
+      try {
+        t = await start();
+        running.add(t);
+        return await body(t);
+      } catch (err) {
+        const message = `${name}: ${err instanceof Error ? err.message : String(err)}`;
+        results.failures.push(message);
+        console.log(`  FAILED ${message}`);
+        return undefined;
+      } finally {
+        await t?.stop();
+        if (t) running.delete(t);
+      }
+    };
+
+    console.log('\nMeasuring (each target alone, one after the other)');
+    await withTarget('backend', () => startBackend(tctx), async (t) => {
+      const b = results.backend;
+      step('backend: status 200');
+      b.status200 = await statusPoll(mctx, t);
+      step('backend: status 304');
+      b.status304 = await statusPoll304(mctx, t);
+      step('backend: progress callbacks');
+      b.progress = await progressCallbacks(mctx, t);
+      step('backend: completion callbacks');
+      b.completion = await completionCallbacks(mctx, t);
+      b.completedStatus = await completedStatus(t, seeded.completed);
+      b.mlServerRequests = ml.hits();
+    });
+    if (peer.ok) {
+      await withTarget('peer', () => startPeer(tctx, opts.peerWorkers), async (t) => {
+        const p: NonNullable<BenchResults['peerResults']> = {};
+        results.peerResults = p;
+        step('peer: status 200');
+        p.status200 = await statusPoll(mctx, t);
+        step('peer: progress callbacks');
+        p.progress = await progressCallbacks(mctx, t);
+        step('peer: completion callbacks');
+        p.completion = await completionCallbacks(mctx, t);
+        p.completedStatus = await completedStatus(t, seeded.completed);
+      });
+    }
+    step('PK-read floor: status 200');
+    results.floors.pkRead = await withTarget('PK-read floor', () => startFloor(tctx, 'pk-read'), (t) => statusPoll(mctx, t));
+    step('static floor: status 304');
+    results.floors.static = await withTarget('static floor', () => startFloor(tctx, 'static'), (t) => statusPoll304(mctx, t));
+    step('write floor: progress callbacks');
+    results.floors.write = await withTarget('write floor', () => startFloor(tctx, 'write'), (t) => progressCallbacks(mctx, t));
+
+    results.machine.loadAverageEnd = loadavg()[0]!;
+    printReport(results);
+    console.log(`\nload average ${num1(results.machine.loadAverageStart)} at start, ${num1(results.machine.loadAverageEnd)} at the end`);
+    await mkdir(join(ROOT, '.tmp'), { recursive: true });
+    const file = join(ROOT, '.tmp', `bench-${results.startedAt.replace(/[:.]/g, '-')}.json`);
+    await writeFile(file, JSON.stringify(results, null, 2) + '\n');
+    console.log(`JSON: ${file}`);
+  } finally {
+    await cleanup();
   }
-  return { text: segments.map((s) => s.text).join(' '), language: 'en', duration: minutes * 60, metadata: { filename: 'long.mp4', model_version: 'whisperx-base', processing_time: 120 }, segments };
 }
 
-const pct = (xs: number[], p: number) => xs[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
-
-async function main() {
-  const dataDir = await mkdtemp(join(tmpdir(), 'ecg-bench-'));
-  const config = loadConfig({ ...process.env, DATA_DIR: dataDir, PORT: '0', MODEL_SERVER_URL: 'http://127.0.0.1:9', LOG_LEVEL: 'silent', RATE_LIMIT_PER_MINUTE: '0' });
-  const runtime = await createRuntime(config, createLogger('silent'), { startDispatcher: false });
-  const server = serve({ fetch: runtime.app.fetch, port: 0, hostname: '127.0.0.1' });
-  await new Promise((r) => server.once('listening', r));
-  const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-  const sql = runtime.database.sql;
-
-  async function newJob(): Promise<{ id: string; token: string }> {
-    const id = randomUUID();
-    const token = randomBytes(24).toString('base64url');
-    await sql`insert into jobs (id, status, file_key, callback_token, progress) values (${id}, 'processing', 'videos/anonymous/bench.mp4', ${token}, 50)`;
-    return { id, token };
-  }
-
-  console.log(`ECG backend benchmark — node ${process.version}, ${runtime.embeddedPostgres ? 'embedded PostgreSQL' : 'DATABASE_URL PostgreSQL'}`);
-
-  // 1. Large completion callback.
-  const body = JSON.stringify({ job_id: '', status: 'completed', progress: 100, message: null, result: bigResult(60), error_message: null, error_code: null });
-  console.log(`\n1. 60-minute completion callback: ${(body.length / 1024 / 1024).toFixed(2)} MB`);
-  const times: number[] = [];
-  const rssBefore = process.memoryUsage().rss;
-  let rssPeak = rssBefore;
-  const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, process.memoryUsage().rss)), 10);
-  for (let i = 0; i < 10; i++) {
-    const job = await newJob();
-    const payload = body.replace('"job_id":""', `"job_id":"${job.id}"`);
-    const started = performance.now();
-    const res = await fetch(`${base}/api/ml-callback/${job.token}/api/upload-video/result`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: payload });
-    await res.text();
-    times.push(performance.now() - started);
-    if (res.status !== 200) throw new Error(`callback answered ${res.status}`);
-  }
-  clearInterval(sampler);
-  times.sort((a, b) => a - b);
-  console.log(`   acknowledged in: median ${pct(times, 50).toFixed(0)} ms, max ${times.at(-1)!.toFixed(0)} ms (10 runs; the ML server waits 30000 ms)`);
-  console.log(`   process RSS: ${(rssBefore / 2 ** 20).toFixed(0)} MB before, ${(rssPeak / 2 ** 20).toFixed(0)} MB peak (client and server share this process)`);
-
-  // 2. Status polling.
-  for (const revalidate of [false, true]) {
-    const jobsToPoll = await Promise.all(Array.from({ length: 20 }, () => newJob()));
-    const etags = new Map<string, string>();
-    const latencies: number[] = [];
-    const total = 4000;
-    let sent = 0;
-    let notModified = 0;
-    const started = performance.now();
-    // 2 pollers per job (CONTRACT.md: the frontend runs two), 40 concurrent connections.
-    await Promise.all(
-      jobsToPoll.flatMap((job) => [0, 1].map(async () => {
-        while (sent < total) {
-          sent++;
-          const t0 = performance.now();
-          const headers: Record<string, string> = {};
-          const tag = etags.get(job.id);
-          if (revalidate && tag) headers['if-none-match'] = tag;
-          const res = await fetch(`${base}/api/upload-video/status/${job.id}`, { headers });
-          await res.arrayBuffer();
-          latencies.push(performance.now() - t0);
-          if (res.status === 304) notModified++;
-          const et = res.headers.get('etag');
-          if (et) etags.set(job.id, et);
-        }
-      })),
-    );
-    const secs = (performance.now() - started) / 1000;
-    latencies.sort((a, b) => a - b);
-    console.log(`\n2${revalidate ? 'b' : 'a'}. status polling${revalidate ? ' with If-None-Match' : ''}: ${total} requests, 40 pollers`);
-    console.log(`   ${(total / secs).toFixed(0)} req/s; latency p50 ${pct(latencies, 50).toFixed(1)} ms, p99 ${pct(latencies, 99).toFixed(1)} ms${revalidate ? `; ${notModified} answered 304` : ''}`);
-  }
-
-  server.close();
-  await runtime.close();
-  await rm(dataDir, { recursive: true, force: true });
-}
+const num1 = (n: number) => n.toFixed(2);
 
 await main();

@@ -1,0 +1,35 @@
+/**
+ * Raw write floor for the progress callback: the Standard Webhooks HMAC check over the raw body,
+ * then one statement (a CTE) that updates the job row and inserts its event.
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createServer } from 'node:http';
+import postgres from 'postgres';
+
+const sql = postgres(process.env.DATABASE_URL!, { max: 10, onnotice: () => {} });
+const key = Buffer.from(process.env.WEBHOOK_SECRET!.replace(/^whsec_/, ''), 'base64');
+
+function signed(headers: Record<string, string | string[] | undefined>, body: string): boolean {
+  const expected = createHmac('sha256', key).update(`${headers['webhook-id']}.${headers['webhook-timestamp']}.${body}`).digest();
+  return String(headers['webhook-signature'] ?? '').split(' ').some((s) => {
+    const given = Buffer.from(s.replace(/^v1,/, ''), 'base64');
+    return given.length === expected.length && timingSafeEqual(given, expected);
+  });
+}
+
+createServer(async (req, res) => {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const body = Buffer.concat(chunks).toString('utf8');
+  if (!signed(req.headers, body)) return void res.writeHead(401).end();
+  const cb = JSON.parse(body) as { job_id: string; progress: number; message: string };
+  const [row] = await sql`
+    with updated as (
+      update jobs set progress = greatest(progress, ${cb.progress}), message = ${cb.message},
+        last_heard_at = now(), updated_at = now(), version = version + 1
+      where id = ${cb.job_id} and status = 'processing' returning id, progress
+    )
+    insert into job_events (job_id, kind, from_status, to_status, progress, auth)
+    select id, 'callback', 'processing', 'processing', progress, 'signature' from updated returning job_id`;
+  res.writeHead(row ? 200 : 404, { 'content-type': 'application/json' }).end(JSON.stringify({ status: row ? 'received' : 'ignored', job_id: cb.job_id }));
+}).listen(Number(process.env.PORT), '127.0.0.1');

@@ -1,0 +1,105 @@
+/** Printing the figures and their ratios, and the JSON copy in .tmp/. */
+import type { CompletionResult, ProgressResult } from './measure.js';
+import { problems } from './measure.js';
+import type { Explained } from './queries.js';
+import type { WrkResult } from './wrk.js';
+
+export interface TargetResults {
+  status200?: WrkResult | undefined;
+  status304?: WrkResult | undefined;
+  progress?: ProgressResult | undefined;
+  completion?: CompletionResult | undefined;
+  completedStatus?: { medianMs: number; bytes: number } | undefined;
+}
+
+export interface BenchResults {
+  startedAt: string;
+  machine: { cpu: string; cores: number; node: string; postgres: string; loadAverageStart: number; loadAverageEnd?: number };
+  options: Record<string, unknown>;
+  database: { jobs: number; extraFinishedRows: number };
+  peer: { available: boolean; detail: string; workers: number };
+  explain: Explained[];
+  backend: TargetResults & { mlServerRequests?: number };
+  peerResults?: TargetResults;
+  floors: { pkRead?: WrkResult | undefined; static?: WrkResult | undefined; write?: ProgressResult | undefined };
+  /** Targets that could not be measured, with why. */
+  failures: string[];
+}
+
+const num = (n: number, digits = 0) => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+const mb = (kib: number) => `${num(kib / 1024, 0)} MB`;
+
+function row(label: string, who: string, r: WrkResult | undefined, note = ''): string {
+  const head = `  ${label.padEnd(14)}${who.padEnd(18)}`;
+  if (!r) return `${head}${note || '(not run)'}`;
+  const errs = problems(r);
+  const extra = [
+    r.counts.status_304 !== undefined ? `${num(r.counts.status_304)} answered 304, ${num(r.counts.status_200 ?? 0)} answered 200` : '',
+    'eventsWritten' in r ? `${num((r as ProgressResult).eventsWritten)} events written` : '',
+  ].filter(Boolean);
+  return `${head}${num(r.rps).padStart(8)} req/s   p50 ${num(r.p50Ms, 2).padStart(7)} ms   p99 ${num(r.p99Ms, 2).padStart(7)} ms   ${
+    errs.length ? `ERRORS: ${errs.join('; ')}` : 'no errors'}${extra.length ? `; ${extra.join('; ')}` : ''}`;
+}
+
+const ratio = (a: number | undefined, b: number | undefined) => (a !== undefined && b !== undefined && b > 0 ? `${num(a / b, 2)}x` : 'n/a');
+
+function completionLine(who: string, c: CompletionResult | undefined, note: string): string {
+  if (!c) return `  ${who.padEnd(10)}${note}`;
+  const m = c.memory;
+  const fail = c.failures.length ? `  ERRORS: ${c.failures.length} of ${c.runs} not "received" (first: ${c.failures[0]})` : '';
+  return `  ${who.padEnd(10)}median ${num(c.medianMs)} ms, max ${num(c.maxMs)} ms; RSS ${mb(m.rssBeforeKiB)} before, peak ${mb(m.peakKiB)}, ${mb(m.rssAfterKiB)} after (growth ${mb(m.growthKiB)} = ${num((m.growthKiB * 1024) / c.bodyBytes, 1)}x the payload)${fail}`;
+}
+
+export function printReport(r: BenchResults): void {
+  const b = r.backend;
+  const p = r.peerResults;
+  const f = r.floors;
+  const peerNote = r.peer.available ? '' : '(skipped: peer not installed)';
+  console.log('');
+  console.log(`Results (req/s from wrk, ${r.options.connections} connections, ${r.options.duration} s each after ${r.options.warmup} s warm-up; p50/p99 from wrk --latency)`);
+  console.log(row('status 200', 'backend', b.status200));
+  console.log(row('', 'peer (FastAPI)', p?.status200, peerNote));
+  console.log(row('', 'PK-read floor', f.pkRead));
+  console.log(row('status 304', 'backend', b.status304));
+  console.log(row('', 'peer (FastAPI)', undefined, r.peer.available ? '(none: the peer sends no ETag)' : peerNote));
+  console.log(row('', 'static floor', f.static));
+  console.log(row('progress cb', 'backend', b.progress));
+  console.log(row('', 'peer (FastAPI)', p?.progress, peerNote));
+  console.log(row('', 'write floor', f.write));
+  const c = b.completion;
+  console.log('');
+  console.log(`60-minute completion callback (${c ? num(c.bodyBytes / 1024 / 1024, 2) : '?'} MB, ${r.options.completions} sequential signed posts, each to a fresh job; time until the 200)`);
+  console.log(completionLine('backend', c, '(not run)'));
+  console.log(completionLine('peer', p?.completion, peerNote || '(not run)'));
+  if (b.completedStatus) {
+    console.log(`  status GET of a completed 60-minute job (${num(b.completedStatus.bytes / 1024 / 1024, 2)} MB body, median of 5): backend ${num(b.completedStatus.medianMs, 1)} ms${
+      p?.completedStatus ? `, peer ${num(p.completedStatus.medianMs, 1)} ms` : ''}`);
+  }
+  if (b.mlServerRequests !== undefined) console.log(`  requests that reached the idle ML server during the backend's runs: ${b.mlServerRequests} (0 expected: nothing was dispatched)`);
+
+  console.log('');
+  console.log('Ratios (throughput: above 1 means the backend does more)');
+  console.log(`  status 200   backend/peer ${ratio(b.status200?.rps, p?.status200?.rps)}   backend/PK-floor ${ratio(b.status200?.rps, f.pkRead?.rps)}`);
+  console.log(`  status 304   backend/static-floor ${ratio(b.status304?.rps, f.static?.rps)}   (peer: none)`);
+  console.log(`  progress cb  backend/peer ${ratio(b.progress?.rps, p?.progress?.rps)}   backend/write-floor ${ratio(b.progress?.rps, f.write?.rps)}`);
+  console.log(`  completion   backend/peer time ${ratio(c?.medianMs, p?.completion?.medianMs)} (median), ${ratio(c?.maxMs, p?.completion?.maxMs)} (max)   backend memory growth/payload ${
+    c ? `${num((c.memory.growthKiB * 1024) / c.bodyBytes, 1)}x` : 'n/a'}   peer ${p?.completion ? `${num((p.completion.memory.growthKiB * 1024) / p.completion.bodyBytes, 1)}x` : 'n/a'}`);
+  console.log(`  p99 latency  backend/peer: status 200 ${ratio(b.status200?.p99Ms, p?.status200?.p99Ms)}   progress cb ${ratio(b.progress?.p99Ms, p?.progress?.p99Ms)}   (below 1 means the backend is faster)`);
+  const dirty = [
+    ['backend status 200', b.status200], ['backend status 304', b.status304], ['backend progress', b.progress],
+    ['peer status 200', p?.status200], ['peer progress', p?.progress],
+    ['PK-read floor', f.pkRead], ['static floor', f.static], ['write floor', f.write],
+  ].filter(([, x]) => x && problems(x as WrkResult).length > 0).map(([n]) => n);
+  if (dirty.length) console.log(`\nRuns WITH ERRORS (their figures are not comparable): ${dirty.join(', ')}`);
+  for (const f of r.failures) console.log(`FAILED: ${f}`);
+}
+
+export function printExplain(explained: Explained[], rows: number): void {
+  console.log(`\nEXPLAIN (ANALYZE, BUFFERS) of the dispatcher's queries on ${num(rows)} jobs (bench/queries.ts)`);
+  for (const e of explained) {
+    // The scan says whether an index was used; the top node (Aggregate, Limit, Update) says little.
+    const node = e.plan.find((l) => / Scan /.test(l)) ?? e.plan[0] ?? '';
+    const top = node.replace(/\s+\(cost=.*$/, '').replace(/^[\s>-]+/, '').trim();
+    console.log(`  ${e.name.padEnd(34)} ${num(e.executionMs, 3).padStart(9)} ms execution, ${num(e.planningMs, 3).padStart(7)} ms planning, buffers hit ${e.sharedHit} read ${e.sharedRead}   ${top}`);
+  }
+}
