@@ -40,7 +40,7 @@ function createVersionApp() {
 export function createApp(deps: AppDeps) {
   const { config } = deps;
   const app = new OpenAPIHono<AppEnv>();
-  const ctx: RouteContext = { deps, jobs: createJobStore(deps.database.db), limiter: createRateLimiter(config.rateLimitPerMinute) };
+  const ctx: RouteContext = { deps, jobs: createJobStore(deps.database.db, deps.events.versions), limiter: createRateLimiter(config.rateLimitPerMinute) };
 
   app.use(requestId({ limitLength: 100 }));
   app.use(async (c, next) => {

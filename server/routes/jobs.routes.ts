@@ -2,13 +2,13 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
-import type { JobRow } from '../../drizzle/schema.js';
 import type { AppEnv, RouteContext } from '../context.js';
 import { cancelJob, ownedJob, requestProcessing, type JobRules, type JobSource } from '../domain/jobs.js';
 import type * as v11 from '../generated/v1.1/routes.js';
-import { requireAdmin, resolveOwner } from '../http/auth.js';
+import { authEnabled, requireAdmin, resolveOwner } from '../http/auth.js';
 import { TERMINAL } from '../jobs/lifecycle.js';
-import { etagOf, toJobStatus, toJobSummary } from '../jobs/mapper.js';
+import { etagOf, statusJson, toJobSummary } from '../jobs/mapper.js';
+import type { JobView } from '../jobs/reads.js';
 
 /** Rough processing time announced to the frontend: the ML server's own estimate (docs/limits.md). */
 const ESTIMATED_SECONDS = 300;
@@ -57,28 +57,43 @@ export function registerJobRoutes(api: OpenAPIHono<AppEnv>, r: typeof v11, { dep
     );
   });
 
+  const { versions } = deps.events;
+  const matches = (ifNoneMatch: string, etag: string) => ifNoneMatch.split(',').some((t) => t.trim() === etag);
+  const visibleTo = (caller: string | null, jobOwner: string | null) => !authEnabled(config.auth) || jobOwner === caller;
+
   api.openapi(r.getJobStatus, async (c) => {
     const { job_id } = c.req.valid('param');
     const caller = await owner(c);
     c.header('Cache-Control', 'no-cache');
     const ifNoneMatch = c.req.valid('header')['if-none-match'];
     if (ifNoneMatch !== undefined) {
-      // The 2-second poll's common case: unchanged. Compare versions without reading the result.
-      const head = await ownedJob(rules, caller, job_id, jobs.getVersion);
-      const etag = etagOf(head);
-      if (ifNoneMatch.split(',').some((t) => t.trim() === etag)) {
+      // The 2-second poll's common case: unchanged, answered from the version cache
+      // (server/jobs/events.ts) or, on a miss, from the version alone, without the result.
+      const id = job_id.toLowerCase();
+      const known = versions.get(id);
+      let etag = known && visibleTo(caller, known.owner) ? etagOf({ id, version: known.version }) : undefined;
+      if (etag === undefined || !matches(ifNoneMatch, etag)) {
+        const began = versions.begin();
+        const head = await ownedJob(rules, caller, job_id, jobs.getVersion);
+        versions.fill(head.id, head, began);
+        etag = etagOf(head);
+      }
+      if (matches(ifNoneMatch, etag)) {
         c.header('ETag', etag);
         return c.body(null, 304);
       }
     }
-    const row = await ownedJob(rules, caller, job_id, jobs.get);
-    c.header('ETag', etagOf(row));
-    return c.json(toJobStatus(row), 200);
+    const began = versions.begin();
+    const job = await ownedJob(rules, caller, job_id, jobs.view);
+    versions.fill(job.id, job, began);
+    c.header('ETag', etagOf(job));
+    c.header('Content-Type', 'application/json');
+    return c.body(statusJson(job), 200);
   });
 
   api.openapi(r.streamJobEvents, async (c) => {
     const { job_id } = c.req.valid('param');
-    const first = await ownedJob(rules, await owner(c), job_id, jobs.get);
+    const first = await ownedJob(rules, await owner(c), job_id, jobs.view);
     const response = streamSSE(c, async (stream) => {
       let wake: (() => void) | undefined;
       let dirty = true;
@@ -88,16 +103,16 @@ export function registerJobRoutes(api: OpenAPIHono<AppEnv>, r: typeof v11, { dep
       });
       stream.onAbort(() => wake?.());
       let lastVersion = -1;
-      let row: JobRow | undefined = first;
+      let row: JobView | undefined = first;
       try {
         while (!stream.aborted && !deps.events.closed) {
           if (dirty) {
             dirty = false;
-            row = row ?? (await jobs.get(job_id));
+            row = row ?? (await jobs.view(job_id));
             if (!row) break;
             if (row.version !== lastVersion) {
               lastVersion = row.version;
-              await stream.writeSSE({ event: 'status', data: JSON.stringify(toJobStatus(row)), id: String(row.version) });
+              await stream.writeSSE({ event: 'status', data: statusJson(row), id: String(row.version) });
               if (TERMINAL.has(row.status)) break;
             }
             row = undefined;
@@ -135,7 +150,7 @@ export function registerJobRoutes(api: OpenAPIHono<AppEnv>, r: typeof v11, { dep
   api.openapi(r.listJobs, async (c) => {
     requireAdmin(config.auth.adminToken, c.req.header('authorization'));
     const { status, limit, offset } = c.req.valid('query');
-    const { rows, total } = await jobs.list({ status, limit, offset });
+    const [rows, total] = await Promise.all([jobs.list({ status, limit, offset }), jobs.count(status)]);
     return c.json({ jobs: rows.map(toJobSummary), total, limit, offset }, 200);
   });
 }
