@@ -38,9 +38,19 @@ async function childrenOf(): Promise<Map<number, number[]>> {
   return children;
 }
 
+/** esbuild's service process, which tsx starts beside the code it runs: a helper, not the server. */
+async function isHelper(pid: number): Promise<boolean> {
+  return (await readFile(`/proc/${pid}/comm`, 'utf8').catch(() => '')).trim() === 'esbuild';
+}
+
 /** The processes that do the work: `npm start` is npm, a shell, tsx and then the server itself. */
 async function leaves(root: number): Promise<number[]> {
-  const children = await childrenOf();
+  const all = await childrenOf();
+  const children = new Map<number, number[]>();
+  for (const [ppid, kids] of all) {
+    const helpers = await Promise.all(kids.map(isHelper));
+    children.set(ppid, kids.filter((_, i) => !helpers[i]));
+  }
   const out: number[] = [];
   const walk = (pid: number) => {
     const kids = children.get(pid) ?? [];
