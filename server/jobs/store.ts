@@ -151,7 +151,8 @@ export interface WriteListener {
 }
 
 export function createJobStore(db: Database, listener?: WriteListener) {
-  const sql = db.$client;
+  // Optional only for apps built without a database, to read their routes (test/contract/app-document.test.ts).
+  const sql = db?.$client;
   const reads = createJobReads(sql);
   const snapshots = new Map<string, Known>();
   const remember = (job: Known | undefined) => {

@@ -8,7 +8,8 @@ import type * as v11 from '../generated/v1.1/routes.js';
 import { authEnabled, requireAdmin, resolveOwner } from '../http/auth.js';
 import { TERMINAL } from '../jobs/lifecycle.js';
 import { etagOf, statusJson, toJobSummary } from '../jobs/mapper.js';
-import type { JobView } from '../jobs/reads.js';
+import type { JobView, ListPosition } from '../jobs/reads.js';
+import { ApiError } from '../errors.js';
 
 /** Rough processing time announced to the frontend: the ML server's own estimate (docs/limits.md). */
 const ESTIMATED_SECONDS = 300;
@@ -149,8 +150,31 @@ export function registerJobRoutes(api: OpenAPIHono<AppEnv>, r: typeof v11, { dep
 
   api.openapi(r.listJobs, async (c) => {
     requireAdmin(config.auth.adminToken, c.req.header('authorization'));
-    const { status, limit, offset } = c.req.valid('query');
-    const [rows, total] = await Promise.all([jobs.list({ status, limit, offset }), jobs.count(status)]);
-    return c.json({ jobs: rows.map(toJobSummary), total, limit, offset }, 200);
+    const { status, limit, offset, cursor } = c.req.valid('query');
+    if (cursor !== undefined) {
+      const after = positionOf(cursor);
+      const rows = await jobs.list({ status, limit: limit + 1, offset: 0, after });
+      return c.json({ jobs: rows.slice(0, limit).map(toJobSummary), limit, offset: 0, next_cursor: nextCursor(rows, limit) }, 200);
+    }
+    const [rows, total] = await Promise.all([jobs.list({ status, limit: limit + 1, offset }), jobs.count(status)]);
+    return c.json({ jobs: rows.slice(0, limit).map(toJobSummary), total, limit, offset, next_cursor: nextCursor(rows, limit) }, 200);
   });
+}
+
+/** The cursor after a page: the position of its last job, when a further row was found (docs/api-versions.md). */
+function nextCursor(rows: ReadonlyArray<{ position: string; id: string }>, limit: number): string | null {
+  const last = rows.length > limit ? rows[limit - 1] : undefined;
+  return last ? Buffer.from(`${last.position}|${last.id}`).toString('base64url') : null;
+}
+
+const POSITION = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z)\|([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
+
+function positionOf(cursor: string): ListPosition {
+  const m = POSITION.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+  if (!m || Number.isNaN(Date.parse(m[1]!))) {
+    throw new ApiError('VALIDATION_ERROR', 'The request is invalid: cursor: not a cursor this service gave.', {
+      details: [{ path: 'cursor', message: 'not a cursor this service gave' }],
+    });
+  }
+  return { createdAt: m[1]!, id: m[2]! };
 }
