@@ -41,13 +41,30 @@ export function createDatabase(url: string, opts: DatabaseOptions = {}): Databas
     connection: { application_name: opts.applicationName ?? 'ecg-backend' },
   });
   const db = drizzle(sql, { schema, logger: opts.logQueries ?? false });
+  // A few connections whose commits do not wait for the WAL flush, for the writes that may be lost
+  // in a PostgreSQL crash (progress reports: docs/job-lifecycle.md#concurrency). A commit that
+  // notifies holds a database-wide lock until it ends, so waiting for the flush inside it would
+  // serialise every progress report behind the disk.
+  const relaxed = postgres(url, {
+    max: Math.max(1, Math.ceil((opts.max ?? 10) / 2)),
+    idle_timeout: opts.idleTimeoutSeconds ?? 30,
+    connect_timeout: opts.connectTimeoutSeconds ?? 10,
+    onnotice: opts.onNotice ?? (() => {}),
+    connection: { application_name: opts.applicationName ?? 'ecg-backend', synchronous_commit: 'off' },
+  });
+  RELAXED.set(db, relaxed);
   let closing: Promise<void> | undefined;
   return {
     db,
     sql,
     close(timeoutSeconds = 5) {
-      closing ??= sql.end({ timeout: timeoutSeconds });
+      closing ??= Promise.all([sql.end({ timeout: timeoutSeconds }), relaxed.end({ timeout: timeoutSeconds })]).then(() => undefined);
       return closing;
     },
   };
 }
+
+const RELAXED = new WeakMap<Database, Sql>();
+
+/** The connections of `db` whose commits do not wait for the WAL flush; absent for a handle made elsewhere. */
+export const relaxedClientOf = (db: Database): Sql | undefined => RELAXED.get(db);

@@ -14,7 +14,7 @@
  * test/jobs/single-writer.test.ts keeps it that way.
  */
 import type { JobRow } from '../../drizzle/schema.js';
-import type { Database, Sql } from '../db/client.js';
+import { relaxedClientOf, type Database, type Sql } from '../db/client.js';
 import type { JobStatus, MlCallback } from '../generated/v1.1/routes.js';
 import { created, decide, type DbTime, type Decision, type JobEvent, type JobInput, type JobPatch, type JobSnapshot } from './lifecycle.js';
 import { createJobReads } from './reads.js';
@@ -150,9 +150,19 @@ export interface WriteListener {
   wrote(id: string, version: number): void;
 }
 
+/**
+ * Whether a write may be lost if PostgreSQL itself crashes within a fraction of a second of it: a
+ * progress report that leaves the job processing (the next report, or the terminal one, supersedes
+ * it). Everything that ends a job, and everything the backend decides itself, is durable at once.
+ */
+function mayBeLost(input: JobInput, decision: Writable): boolean {
+  return input.type === 'callback' && decision.outcome === 'apply' && decision.patch.status === 'processing';
+}
+
 export function createJobStore(db: Database, listener?: WriteListener) {
   // Optional only for apps built without a database, to read their routes (test/contract/app-document.test.ts).
   const sql = db?.$client;
+  const relaxed = db ? relaxedClientOf(db) ?? sql : sql;
   const reads = createJobReads(sql);
   const snapshots = new Map<string, Known>();
   const remember = (job: Known | undefined) => {
@@ -191,7 +201,7 @@ export function createJobStore(db: Database, listener?: WriteListener) {
       // Nothing to write, but the answer must hold for the row as it is now.
       return snapshots.has(id) ? locked(id, input, webhookId) : { job, decision };
     }
-    const { fresh, after } = await run(sql, statementFor(id, decision, { guard: job, webhookId }));
+    const { fresh, after } = await run(mayBeLost(input, decision) ? relaxed : sql, statementFor(id, decision, { guard: job, webhookId }));
     if (!fresh) return { job, decision: { outcome: 'ignore', reason: 'duplicate webhook-id', event: null } };
     if (after) {
       remember(after);
