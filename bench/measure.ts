@@ -2,9 +2,10 @@
 import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { countCpu, type CpuUse } from './cpu.js';
 import type { BenchDatabase } from './database.js';
 import type { BenchOptions } from './options.js';
-import { completionBody, signedHeaders, type bigResult } from './payload.js';
+import { type bigResult,completionBody, signedHeaders } from './payload.js';
 import { memoryOf } from './processes.js';
 import type { Target } from './targets.js';
 import { wrk, type WrkResult } from './wrk.js';
@@ -34,10 +35,32 @@ async function jobsFile(ctx: MeasureContext, name: string, etags?: string[]): Pr
   return path;
 }
 
-const run = (ctx: MeasureContext, target: Target, url: string, script: 'status' | 'status-etag' | 'progress', env: Record<string, string>) =>
-  wrk({ root: ctx.root, url, script, seconds: ctx.opts.duration, connections: ctx.opts.connections, threads: ctx.opts.threads, env }, ctx.opts.warmup);
+async function run(ctx: MeasureContext, target: Target, url: string, script: 'status' | 'status-etag' | 'progress', env: Record<string, string>): Promise<WrkResult> {
+  const pids = await target.servingPids();
+  let cpu: CpuUse | undefined;
+  const result = await wrk({ root: ctx.root, url, script, seconds: ctx.opts.duration, connections: ctx.opts.connections, threads: ctx.opts.threads, env }, ctx.opts.warmup, async () => {
+    const stop = await countCpu(pids, ctx.db.sql, ctx.db.name);
+    return async () => void (cpu = await stop());
+  });
+  if (!cpu || result.requests === 0) return result;
+  return { ...result, cpuMsPerRequest: { target: cpu.targetMs / result.requests, database: cpu.databaseMs / result.requests } };
+}
+
+/** The keys getJobStatus requires (openapi/v1.1/backend.yaml, JobStatusResponse); a processing job has no others. */
+const STATUS_KEYS = ['created_at', 'job_id', 'language', 'message', 'progress', 'status', 'updated_at'];
+
+/** One answer read before the load: the same body shape from every target, or the run is refused. */
+async function checkStatusBody(target: Target, id: string): Promise<void> {
+  const res = await fetch(`${target.baseUrl}/api/upload-video/status/${id}`);
+  const body = (await res.json()) as Record<string, unknown>;
+  const keys = Object.keys(body).sort().join(',');
+  if (res.status !== 200 || keys !== STATUS_KEYS.join(',') || body.job_id !== id) {
+    throw new Error(`the status answer is not the status body: ${res.status} ${JSON.stringify(body).slice(0, 300)}`);
+  }
+}
 
 export async function statusPoll(ctx: MeasureContext, target: Target): Promise<WrkResult> {
+  await checkStatusBody(target, ctx.jobs[0]!);
   return run(ctx, target, target.baseUrl, 'status', { BENCH_JOBS: await jobsFile(ctx, `${target.name}-status`) });
 }
 

@@ -10,6 +10,8 @@ export interface BenchOptions {
   threads: number;
   /** Finished jobs put into the table before anything is measured (0: only the seeded ones). */
   rows: number;
+  /** Times every target is measured; per figure the median round is kept. */
+  rounds: number;
   /** Sequential 60-minute completion callbacks per target. */
   completions: number;
   /** uvicorn workers of the peer. */
@@ -24,6 +26,7 @@ const HELP = `npm run bench -- [options]
   --connections N    wrk connections (BENCH_CONNECTIONS, default 32)
   --threads N        wrk threads (BENCH_THREADS, default 2)
   --rows N           finished jobs put into the table first (BENCH_ROWS, default 0)
+  --rounds N         measure every target N times, keep the median (BENCH_ROUNDS, default 1)
   --completions N    60-minute completion callbacks per target (BENCH_COMPLETIONS, default 5)
   --peer-workers N   uvicorn workers of the peer (BENCH_PEER_WORKERS, default 1)
   --database-url U   PostgreSQL server (BENCH_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/postgres)`;
@@ -44,6 +47,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
       connections: { type: 'string' },
       threads: { type: 'string' },
       rows: { type: 'string' },
+      rounds: { type: 'string' },
       completions: { type: 'string' },
       'peer-workers': { type: 'string' },
       'database-url': { type: 'string' },
@@ -60,6 +64,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
     connections: positive('--connections', values.connections ?? env.BENCH_CONNECTIONS, 32),
     threads: positive('--threads', values.threads ?? env.BENCH_THREADS, 2),
     rows: positive('--rows', values.rows ?? env.BENCH_ROWS, 0, 0),
+    rounds: positive('--rounds', values.rounds ?? env.BENCH_ROUNDS, 1),
     completions: positive('--completions', values.completions ?? env.BENCH_COMPLETIONS, 5),
     peerWorkers: positive('--peer-workers', values['peer-workers'] ?? env.BENCH_PEER_WORKERS, 1),
     databaseUrl: values['database-url'] ?? env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',

@@ -1,5 +1,5 @@
 /** Child processes of the bench: started in their own process group, awaited on a URL, stopped by id. */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess,spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';

@@ -24,6 +24,10 @@ export interface BenchResults {
   floors: { pkRead?: WrkResult | undefined; static?: WrkResult | undefined; write?: ProgressResult | undefined };
   /** Targets that could not be measured, with why. */
   failures: string[];
+  /** Distinct stored results and raw results over the jobs completed by the completion posts of every target. */
+  storedResults?: { results: number; raw: number; jobs: number };
+  /** Every round as measured, when there were several. */
+  rounds?: Array<Pick<BenchResults, 'backend' | 'peerResults' | 'floors'>>;
 }
 
 const num = (n: number, digits = 0) => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
@@ -37,8 +41,10 @@ function row(label: string, who: string, r: WrkResult | undefined, note = ''): s
     r.counts.status_304 !== undefined ? `${num(r.counts.status_304)} answered 304, ${num(r.counts.status_200 ?? 0)} answered 200` : '',
     'eventsWritten' in r ? `${num((r as ProgressResult).eventsWritten)} events written` : '',
   ].filter(Boolean);
-  return `${head}${num(r.rps).padStart(8)} req/s   p50 ${num(r.p50Ms, 2).padStart(7)} ms   p99 ${num(r.p99Ms, 2).padStart(7)} ms   ${
-    errs.length ? `ERRORS: ${errs.join('; ')}` : 'no errors'}${extra.length ? `; ${extra.join('; ')}` : ''}`;
+  const range = r.roundsRps && r.roundsRps.length > 1 ? ` (rounds ${r.roundsRps.map((x) => num(x)).join(', ')})` : '';
+  const cpu = r.cpuMsPerRequest ? `   CPU/req ${num(r.cpuMsPerRequest.target, 2).padStart(5)} + db ${num(r.cpuMsPerRequest.database, 2).padStart(4)} ms` : '';
+  return `${head}${num(r.rps).padStart(8)} req/s   p50 ${num(r.p50Ms, 2).padStart(7)} ms   p99 ${num(r.p99Ms, 2).padStart(7)} ms${cpu}   ${
+    errs.length ? `ERRORS: ${errs.join('; ')}` : 'no errors'}${extra.length ? `; ${extra.join('; ')}` : ''}${range}`;
 }
 
 const ratio = (a: number | undefined, b: number | undefined) => (a !== undefined && b !== undefined && b > 0 ? `${num(a / b, 2)}x` : 'n/a');
@@ -56,7 +62,8 @@ export function printReport(r: BenchResults): void {
   const f = r.floors;
   const peerNote = r.peer.available ? '' : '(skipped: peer not installed)';
   console.log('');
-  console.log(`Results (req/s from wrk, ${r.options.connections} connections, ${r.options.duration} s each after ${r.options.warmup} s warm-up; p50/p99 from wrk --latency)`);
+  console.log(`Results (req/s from wrk, ${String(r.options.connections)} connections, ${String(r.options.duration)} s each after ${String(r.options.warmup)} s warm-up; p50/p99 from wrk --latency; CPU/req: ms of CPU the target's processes + the database's spent per request${
+    Number(r.options.rounds) > 1 ? `; per figure the round with the median req/s of ${String(r.options.rounds)}` : ''})`);
   console.log(row('status 200', 'backend', b.status200));
   console.log(row('', 'peer (FastAPI)', p?.status200, peerNote));
   console.log(row('', 'PK-read floor', f.pkRead));
@@ -68,12 +75,16 @@ export function printReport(r: BenchResults): void {
   console.log(row('', 'write floor', f.write));
   const c = b.completion;
   console.log('');
-  console.log(`60-minute completion callback (${c ? num(c.bodyBytes / 1024 / 1024, 2) : '?'} MB, ${r.options.completions} sequential signed posts, each to a fresh job; time until the 200)`);
+  console.log(`60-minute completion callback (${c ? num(c.bodyBytes / 1024 / 1024, 2) : '?'} MB, ${String(c?.runs ?? r.options.completions)} sequential signed posts, each to a fresh job; time until the 200)`);
   console.log(completionLine('backend', c, '(not run)'));
   console.log(completionLine('peer', p?.completion, peerNote || '(not run)'));
   if (b.completedStatus) {
     console.log(`  status GET of a completed 60-minute job (${num(b.completedStatus.bytes / 1024 / 1024, 2)} MB body, median of 5): backend ${num(b.completedStatus.medianMs, 1)} ms${
       p?.completedStatus ? `, peer ${num(p.completedStatus.medianMs, 1)} ms` : ''}`);
+  }
+  if (r.storedResults) {
+    const s = r.storedResults;
+    console.log(`  stored by the completion posts of all targets: ${s.jobs} jobs, ${s.results} distinct result${s.results === 1 ? '' : 's'} and ${s.raw} distinct raw result${s.raw === 1 ? '' : 's'} (1 and 1: every target stored the same)`);
   }
   if (b.mlServerRequests !== undefined) console.log(`  requests that reached the idle ML server during the backend's runs: ${b.mlServerRequests} (0 expected: nothing was dispatched)`);
 
@@ -84,12 +95,16 @@ export function printReport(r: BenchResults): void {
   console.log(`  progress cb  backend/peer ${ratio(b.progress?.rps, p?.progress?.rps)}   backend/write-floor ${ratio(b.progress?.rps, f.write?.rps)}`);
   console.log(`  completion   backend/peer time ${ratio(c?.medianMs, p?.completion?.medianMs)} (median), ${ratio(c?.maxMs, p?.completion?.maxMs)} (max)   backend memory growth/payload ${
     c ? `${num((c.memory.growthKiB * 1024) / c.bodyBytes, 1)}x` : 'n/a'}   peer ${p?.completion ? `${num((p.completion.memory.growthKiB * 1024) / p.completion.bodyBytes, 1)}x` : 'n/a'}`);
+  const cpuRatio = (a: WrkResult | undefined, b: WrkResult | undefined) => ratio(a?.cpuMsPerRequest?.target, b?.cpuMsPerRequest?.target);
+  console.log(`  CPU/request  backend/peer: status 200 ${cpuRatio(b.status200, p?.status200)}   progress cb ${cpuRatio(b.progress, p?.progress)};   backend/floor: status 200 ${
+    cpuRatio(b.status200, f.pkRead)}   status 304 ${cpuRatio(b.status304, f.static)}   progress cb ${cpuRatio(b.progress, f.write)}   (the target's own CPU; above 1 means the backend spends more)`);
   console.log(`  p99 latency  backend/peer: status 200 ${ratio(b.status200?.p99Ms, p?.status200?.p99Ms)}   progress cb ${ratio(b.progress?.p99Ms, p?.progress?.p99Ms)}   (below 1 means the backend is faster)`);
-  const dirty = [
+  const runs: Array<[string, WrkResult | undefined]> = [
     ['backend status 200', b.status200], ['backend status 304', b.status304], ['backend progress', b.progress],
     ['peer status 200', p?.status200], ['peer progress', p?.progress],
     ['PK-read floor', f.pkRead], ['static floor', f.static], ['write floor', f.write],
-  ].filter(([, x]) => x && problems(x as WrkResult).length > 0).map(([n]) => n);
+  ];
+  const dirty = runs.filter(([, x]) => x !== undefined && problems(x).length > 0).map(([n]) => n);
   if (dirty.length) console.log(`\nRuns WITH ERRORS (their figures are not comparable): ${dirty.join(', ')}`);
   for (const f of r.failures) console.log(`FAILED: ${f}`);
 }

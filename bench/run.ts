@@ -8,13 +8,14 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createBenchDatabase, fillFinishedJobs, seed, type BenchDatabase } from './database.js';
-import { completedStatus, completionCallbacks, progressCallbacks, statusPoll, statusPoll304, type MeasureContext } from './measure.js';
+import { type BenchDatabase,createBenchDatabase, fillFinishedJobs, seed } from './database.js';
+import type { MeasureContext } from './measure.js';
 import { parseOptions } from './options.js';
 import { bigResult } from './payload.js';
 import { explainAll } from './queries.js';
-import { printExplain, printReport, type BenchResults } from './report.js';
-import { peerAvailable, startBackend, startFloor, startIdleMlServer, startPeer, type Target, type TargetContext } from './targets.js';
+import { type BenchResults,printExplain, printReport } from './report.js';
+import { combineRounds, measureRound, type Round } from './rounds.js';
+import { peerAvailable, startIdleMlServer, type Target, type TargetContext } from './targets.js';
 import { WRK, wrkInstalled } from './wrk.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -62,7 +63,8 @@ async function main(): Promise<void> {
     console.log(`machine: ${results.machine.cpu}, ${results.machine.cores} cores, Node ${process.version}, PostgreSQL ${db.serverVersion}; load average ${num1(results.machine.loadAverageStart)} at start (a shared machine: other work runs beside the bench)`);
     console.log(`database: ${db.name} (fresh, shipped migrations), ${SEEDED_JOBS} processing jobs and a completed one${opts.rows ? `, plus ${opts.rows.toLocaleString('en-US')} finished jobs` : ''}`);
     if (peer.ok) {
-      console.log(`peer: ${peer.detail}; uvicorn --workers ${opts.peerWorkers} (one process, one event loop, like the backend's one Node process)`);
+      console.log(`peer: ${peer.detail}; uvicorn --workers ${opts.peerWorkers} ${
+        opts.peerWorkers === 1 ? "(one process, one event loop, like the backend's one Node process)" : '(more processes than the backend has: memory is summed over the workers)'}`);
     } else {
       console.log('peer: skipped, FastAPI/uvicorn/asyncpg are not installed for /usr/bin/python3. Install them with:');
       console.log('  apt-get install python3-fastapi python3-uvicorn python3-asyncpg');
@@ -101,39 +103,18 @@ async function main(): Promise<void> {
       }
     };
 
-    console.log('\nMeasuring (each target alone, one after the other)');
-    await withTarget('backend', () => startBackend(tctx), async (t) => {
-      const b = results.backend;
-      step('backend: status 200');
-      b.status200 = await statusPoll(mctx, t);
-      step('backend: status 304');
-      b.status304 = await statusPoll304(mctx, t);
-      step('backend: progress callbacks');
-      b.progress = await progressCallbacks(mctx, t);
-      step('backend: completion callbacks');
-      b.completion = await completionCallbacks(mctx, t);
-      b.completedStatus = await completedStatus(t, seeded.completed);
-      b.mlServerRequests = ml.hits();
-    });
-    if (peer.ok) {
-      await withTarget('peer', () => startPeer(tctx, opts.peerWorkers), async (t) => {
-        const p: NonNullable<BenchResults['peerResults']> = {};
-        results.peerResults = p;
-        step('peer: status 200');
-        p.status200 = await statusPoll(mctx, t);
-        step('peer: progress callbacks');
-        p.progress = await progressCallbacks(mctx, t);
-        step('peer: completion callbacks');
-        p.completion = await completionCallbacks(mctx, t);
-        p.completedStatus = await completedStatus(t, seeded.completed);
-      });
+    const rounds: Round[] = [];
+    for (let i = 1; i <= opts.rounds; i++) {
+      console.log(`\nMeasuring${opts.rounds > 1 ? `, round ${i} of ${opts.rounds}` : ''} (each target alone, one after the other)`);
+      rounds.push(await measureRound({ tctx, mctx, completedJob: seeded.completed, peer: { ok: peer.ok, workers: opts.peerWorkers }, mlHits: ml.hits, withTarget, step }));
     }
-    step('PK-read floor: status 200');
-    results.floors.pkRead = await withTarget('PK-read floor', () => startFloor(tctx, 'pk-read'), (t) => statusPoll(mctx, t));
-    step('static floor: status 304');
-    results.floors.static = await withTarget('static floor', () => startFloor(tctx, 'static'), (t) => statusPoll304(mctx, t));
-    step('write floor: progress callbacks');
-    results.floors.write = await withTarget('write floor', () => startFloor(tctx, 'write'), (t) => progressCallbacks(mctx, t));
+    Object.assign(results, combineRounds(rounds));
+    results.rounds = rounds;
+    // The peer does the same work only if it stores the same thing: one distinct result (jsonb equality) for all completion posts.
+    const [stored] = await db.sql<{ results: number; raw: number; jobs: number }[]>`
+      select count(distinct result)::int as results, count(distinct raw_result)::int as raw, count(*)::int as jobs
+      from jobs where status = 'completed' and file_key = 'videos/anonymous/20261201_000000_bench.mp4'`;
+    results.storedResults = stored ?? { results: 0, raw: 0, jobs: 0 };
 
     results.machine.loadAverageEnd = loadavg()[0]!;
     printReport(results);

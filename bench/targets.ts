@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { freePort, start, waitReady, type Started } from './processes.js';
+import { freePort, start, type Started,waitReady } from './processes.js';
 
 export interface Target extends Started {
   baseUrl: string;

@@ -20,6 +20,10 @@ export interface WrkResult {
   counts: Record<string, number>;
   /** The first answer the script found wrong, if any. */
   sample?: string;
+  /** CPU milliseconds per request of the target's processes and of the database's, during the measured run. */
+  cpuMsPerRequest?: { target: number; database: number };
+  /** With several rounds: each round's req/s (this result is the median round's). */
+  roundsRps?: number[];
 }
 
 interface LuaResult {
@@ -70,8 +74,11 @@ function runOnce(run: WrkRun, seconds: number): Promise<WrkResult> {
   });
 }
 
-/** A discarded warm-up run, then the measured one. */
-export async function wrk(run: WrkRun, warmupSeconds: number): Promise<WrkResult> {
+/** A discarded warm-up run, then the measured one, with `around` told when the measured one starts and ends. */
+export async function wrk(run: WrkRun, warmupSeconds: number, around?: () => Promise<() => Promise<void>>): Promise<WrkResult> {
   if (warmupSeconds > 0) await runOnce({ ...run, env: { ...run.env, BENCH_RUN: `${run.env.BENCH_RUN ?? 'run'}w` } }, warmupSeconds);
-  return runOnce(run, run.seconds);
+  const stop = await around?.();
+  const result = await runOnce(run, run.seconds);
+  await stop?.();
+  return result;
 }

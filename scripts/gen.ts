@@ -11,12 +11,12 @@
  * `npm run gen` writes them and deletes any other file in the generated directories; `npm run gen:check`
  * fails when a committed file differs from what would be written, or should not be there.
  */
-import { readdir, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
+import { mkdir,readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import openapiTS, { astToString, type OpenAPI3 } from 'openapi-typescript';
-import { bundleFile, bundleSpec, VERSIONS, APIS, type OpenApiDoc } from './spec.js';
 import { versionEntry } from './sdk-version-entry.js';
+import { APIS, bundleFile, bundleSpec, type OpenApiDoc,VERSIONS } from './spec.js';
 import { generateRoutes } from './zod-routes.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');

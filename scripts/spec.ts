@@ -25,12 +25,12 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const openapiDir = join(root, 'openapi');
 
 /** The source document of a version's API, the bundler's entry point. */
-export function specPath(version: SpecVersion | string, api: SpecApi | string): string {
+export function specPath(version: SpecVersion, api: SpecApi): string {
   return join(openapiDir, version, `${api}.yaml`);
 }
 
 /** Where `npm run gen` writes the bundled document, relative to the repository root. */
-export function bundleFile(version: SpecVersion | string, api: SpecApi | string): string {
+export function bundleFile(version: SpecVersion, api: SpecApi): string {
   return `server/generated/${version}/${api}.openapi.json`;
 }
 
@@ -40,7 +40,7 @@ export function bundleFile(version: SpecVersion | string, api: SpecApi | string)
  * that refers to it (so the components keep the order the version file lists them in).
  * Any problem the bundler reports (an unresolvable ref, two components renamed apart) fails.
  */
-export async function bundleSpec(version: SpecVersion | string, api: SpecApi | string): Promise<OpenApiDoc> {
+export async function bundleSpec(version: SpecVersion, api: SpecApi): Promise<OpenApiDoc> {
   // Loaded here, not at the top: the tests import this module only to read bundles, in every worker.
   const { bundle, createConfig } = await import('@redocly/openapi-core');
   const config = await createConfig({});
@@ -53,7 +53,7 @@ export async function bundleSpec(version: SpecVersion | string, api: SpecApi | s
 }
 
 /** The bundled document as committed by `npm run gen`. */
-export function loadBundle(version: SpecVersion | string, api: SpecApi | string): OpenApiDoc {
+export function loadBundle(version: SpecVersion, api: SpecApi): OpenApiDoc {
   return JSON.parse(readFileSync(join(root, bundleFile(version, api)), 'utf8')) as OpenApiDoc;
 }
 
@@ -73,7 +73,7 @@ export function pointerTarget(doc: OpenApiDoc, ref: string): unknown {
  * The bundled document with every `$ref` replaced by what it points to; the specs have no recursive
  * schemas, so this terminates. Each call returns a fresh copy the caller may change.
  */
-export function dereference(version: SpecVersion | string, api: SpecApi | string): OpenApiDoc {
+export function dereference(version: SpecVersion, api: SpecApi): OpenApiDoc {
   const doc = loadBundle(version, api);
   const inline = (node: unknown, depth: number): unknown => {
     if (depth > 64) throw new Error('Recursive $ref');

@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# The whole test suite: `npm test`. Fails on stale generated files, Spectral errors, type errors or a failing test.
+# The whole test suite: `npm test`. Fails on stale generated files, Spectral errors, type errors,
+# lint findings or a failing test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 step() { printf '\n== %s\n' "$1"; }
+
+step 'system tools the tests drive (Chromium, wrk, FastAPI for /usr/bin/python3)'
+bash scripts/provision.sh
 
 step 'generated files are up to date'
 npm run --silent gen:check
@@ -13,6 +17,9 @@ npm run --silent lint:spec
 
 step 'typecheck (server, tests, examples, SDK)'
 npm run --silent typecheck
+
+step 'ESLint: zero warnings'
+npm run --silent lint
 
 step 'build the SDK'
 npm run --silent build -w @ecg/sdk

@@ -5,7 +5,7 @@
  * It covers the JSON Schema subset the specs use and throws on anything else, so a spec change the
  * generator cannot express fails `npm run gen` instead of producing a looser schema.
  */
-import { operationsOf, pointerTarget, type JsonSchema, type OpenApiDoc } from './spec.js';
+import { type JsonSchema, type OpenApiDoc,operationsOf, pointerTarget } from './spec.js';
 
 const KNOWN_KEYWORDS = new Set([
   'type', 'properties', 'required', 'additionalProperties', 'items', 'enum', 'const', 'minimum', 'maximum',

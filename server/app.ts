@@ -20,7 +20,9 @@ import { createJobStore } from './jobs/store.js';
 import { registerCallbackRoutes } from './routes/callbacks.routes.js';
 import { registerJobRoutes } from './routes/jobs.routes.js';
 import { registerOpsRoutes } from './routes/ops.routes.js';
+import { playgroundRoutes } from './routes/playground.routes.js';
 import { registerUploadRoutes } from './routes/upload.routes.js';
+import { registerVideoRoutes } from './routes/video.routes.js';
 
 const require = createRequire(import.meta.url);
 
@@ -94,6 +96,7 @@ export function createApp(deps: AppDeps) {
   registerJobRoutes(api, v11, ctx);
   registerOpsRoutes(api, v11, ctx);
   registerCallbackRoutes(api, v11, ctx);
+  registerVideoRoutes(api, v11, ctx);
   app.route('/', api);
 
   if (deps.storageRoutes) app.route('/storage', deps.storageRoutes);
@@ -121,6 +124,8 @@ export function createApp(deps: AppDeps) {
       ],
     } as Parameters<typeof Scalar>[0]),
   );
+
+  app.route('/', playgroundRoutes());
 
   app.notFound(() => {
     throw new ApiError('NOT_FOUND', 'No such route.');

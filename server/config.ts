@@ -1,6 +1,6 @@
 /**
  * The environment, parsed once. Every variable the service reads is here, with its default and the
- * names users of the original backend already have (CONTRACT.md, "Configuration names").
+ * names users of the original backend already have (the README's configuration table).
  */
 import { z } from 'zod';
 
@@ -24,6 +24,13 @@ const schema = z
     DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
     DATABASE_POOL_SIZE: int(10, 1),
     LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+
+    HTTP_HEADERS_TIMEOUT: int(15, 1),
+    HTTP_REQUEST_TIMEOUT: int(60, 1),
+    HTTP_KEEP_ALIVE_TIMEOUT: int(5, 1),
+    HTTP_IDLE_TIMEOUT: int(60, 1),
+    HTTP_MAX_CONNECTIONS: int(1000, 1),
+    UPLOAD_IDLE_TIMEOUT: int(60, 1),
 
     MODEL_SERVER_URL: optionalUrl,
     ml_api_server_url: optionalUrl,
@@ -76,6 +83,20 @@ const schema = z
       databaseUrl: env.DATABASE_URL,
       databasePoolSize: env.DATABASE_POOL_SIZE,
       logLevel: env.LOG_LEVEL,
+      /** Limits of the HTTP server against clients that never finish (docs/limits.md). */
+      http: {
+        /** The whole header block of a request, from the first byte (or the connection) on. */
+        headersTimeoutMs: env.HTTP_HEADERS_TIMEOUT * 1000,
+        /** Headers and body of every request but uploads to the embedded storage. */
+        requestTimeoutMs: env.HTTP_REQUEST_TIMEOUT * 1000,
+        /** An idle kept-alive connection between two requests. */
+        keepAliveTimeoutMs: env.HTTP_KEEP_ALIVE_TIMEOUT * 1000,
+        /** A connection on which nothing moves either way; above the event streams' 15 s keep-alive. */
+        idleTimeoutMs: env.HTTP_IDLE_TIMEOUT * 1000,
+        maxConnections: env.HTTP_MAX_CONNECTIONS,
+        /** An upload to the embedded storage that sends no byte for this long is dropped. */
+        uploadIdleTimeoutMs: env.UPLOAD_IDLE_TIMEOUT * 1000,
+      },
       ml: {
         /** Unset: `npm start` runs the reference ML server beside the backend. */
         baseUrl: env.MODEL_SERVER_URL ?? env.ml_api_server_url,

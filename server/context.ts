@@ -3,8 +3,8 @@
  * handed to each `register*Routes`, body limits and the one way to answer with an error. `app.ts`
  * imports the routes and this module; the routes import only this module, never `app.ts`.
  */
-import type { MlServerClient } from '@ecg/sdk/ml-client';
 import type { Context, Hono } from 'hono';
+import type { MlServerClient } from '@ecg/sdk/ml-client';
 import type { Config } from './config.js';
 import type { DatabaseHandle } from './db/client.js';
 import { ApiError } from './errors.js';

@@ -2,11 +2,11 @@
  * Entry point: `npm start`. Parses the environment, starts the service (and, without
  * MODEL_SERVER_URL, the reference ML server beside it), and shuts down gracefully on SIGTERM/SIGINT.
  */
-import { serve } from '@hono/node-server';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { authEnabled } from './http/auth.js';
 import { createLogger } from './logger.js';
 import { createRuntime } from './runtime.js';
+import { serveWithLimits } from './serve.js';
 
 let config: Config;
 try {
@@ -23,8 +23,8 @@ const logger = createLogger(config.logLevel);
 let stopReferenceMl: (() => Promise<void>) | undefined;
 if (!config.ml.baseUrl) {
   // Fresh machine: run the reference ML server beside the backend, so the whole flow works.
-  const { startReferenceMlServer } = await import('../examples/ml-server/src/server.js');
-  const ml = await startReferenceMlServer({ port: 0, host: '127.0.0.1', logger });
+  const { startEmbeddedMlServer } = await import('./embedded/ml-server.js');
+  const ml = await startEmbeddedMlServer(logger);
   config = { ...config, ml: { ...config.ml, baseUrl: ml.url } };
   stopReferenceMl = ml.close;
   logger.info('MODEL_SERVER_URL is not set: running the reference ML server', { url: ml.url });
@@ -37,20 +37,11 @@ if (!process.env.FASTAPI_BASE_URL && config.ml.baseUrl && !/^https?:\/\/(localho
   logger.warn('FASTAPI_BASE_URL is not set: the ML server is told to call back to a localhost URL it probably cannot reach', { callback_base: config.publicBaseUrl });
 }
 
-const server = serve(
-  {
-    fetch: runtime.app.fetch,
-    port: config.port,
-    hostname: config.host,
-    // Large uploads to the embedded storage may take longer than Node's default 300 s.
-    serverOptions: { requestTimeout: 0 },
-  },
-  (info) => {
-    const url = `http://${info.address === '0.0.0.0' || info.address === '::' ? 'localhost' : info.address}:${info.port}`;
-    logger.info('ECG backend listening', { url, docs: `${url}/docs`, storage: runtime.storage.kind, database: runtime.embeddedPostgres ? 'embedded' : 'DATABASE_URL' });
-    process.stdout.write(`ECG backend listening on ${url} (API reference: ${url}/docs)\n`);
-  },
-);
+const server = serveWithLimits({ fetch: runtime.app.fetch, port: config.port, hostname: config.host, limits: config.http }, (info) => {
+  const url = `http://${info.address === '0.0.0.0' || info.address === '::' ? 'localhost' : info.address}:${info.port}`;
+  logger.info('ECG backend listening', { url, docs: `${url}/docs`, storage: runtime.storage.kind, database: runtime.embeddedPostgres ? 'embedded' : 'DATABASE_URL' });
+  process.stdout.write(`ECG backend listening on ${url} (API reference: ${url}/docs)\n`);
+});
 
 let stopping = false;
 async function shutdown(signal: string) {

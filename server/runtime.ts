@@ -4,13 +4,14 @@
  * need a real process use the same function.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { createMlServerClient } from '@ecg/sdk/ml-client';
 import { createApp } from './app.js';
 import type { Config } from './config.js';
 import { createDatabase, type DatabaseHandle } from './db/client.js';
-import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './db/embedded.js';
+import { preparePrivateDir } from './embedded/data-dir.js';
+import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './embedded/postgres.js';
 import { runMigrations } from './db/migrate.js';
 import { createDispatcher } from './jobs/dispatcher.js';
 import { createJobEvents } from './jobs/events.js';
@@ -25,7 +26,6 @@ async function dataDirSecret(dataDir: string, name: string): Promise<string> {
     return (await readFile(path, 'utf8')).trim();
   } catch {
     const secret = randomBytes(32).toString('base64url');
-    await mkdir(dataDir, { recursive: true });
     await writeFile(path, secret + '\n', { mode: 0o600, flag: 'wx' }).catch(() => {});
     return (await readFile(path, 'utf8')).trim();
   }
@@ -70,14 +70,17 @@ export async function createRuntime(config: Config, logger: Logger, opts: { star
           : {}),
       });
     } else {
+      // The embedded PostgreSQL, when it runs, has already made DATA_DIR private (for its OS user, as root).
+      if (!embeddedPostgres) await preparePrivateDir(dataDir);
       const embedded = createEmbeddedStorage({
         dir: join(dataDir, 'storage'),
         publicBaseUrl: config.publicBaseUrl,
         secret: await dataDirSecret(dataDir, 'storage.secret'),
         maxBytes: config.storage.maxUploadBytes,
       });
+      await embedded.ready();
       storage = embedded;
-      storageRoutes = embeddedStorageRoutes(embedded);
+      storageRoutes = embeddedStorageRoutes(embedded, { uploadIdleTimeoutMs: config.http.uploadIdleTimeoutMs });
     }
 
     const ml = createMlServerClient({

@@ -3,21 +3,23 @@
  * then one statement (a CTE) that updates the job row and inserts its event.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { createServer } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import postgres from 'postgres';
 
 const sql = postgres(process.env.DATABASE_URL!, { max: 10, onnotice: () => {} });
 const key = Buffer.from(process.env.WEBHOOK_SECRET!.replace(/^whsec_/, ''), 'base64');
 
 function signed(headers: Record<string, string | string[] | undefined>, body: string): boolean {
-  const expected = createHmac('sha256', key).update(`${headers['webhook-id']}.${headers['webhook-timestamp']}.${body}`).digest();
+  const expected = createHmac('sha256', key).update(`${String(headers['webhook-id'])}.${String(headers['webhook-timestamp'])}.${body}`).digest();
   return String(headers['webhook-signature'] ?? '').split(' ').some((s) => {
     const given = Buffer.from(s.replace(/^v1,/, ''), 'base64');
     return given.length === expected.length && timingSafeEqual(given, expected);
   });
 }
 
-createServer(async (req, res) => {
+const server = createServer((req, res) => void handle(req, res));
+
+async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
   const body = Buffer.concat(chunks).toString('utf8');
@@ -32,4 +34,6 @@ createServer(async (req, res) => {
     insert into job_events (job_id, kind, from_status, to_status, progress, auth)
     select id, 'callback', 'processing', 'processing', progress, 'signature' from updated returning job_id`;
   res.writeHead(row ? 200 : 404, { 'content-type': 'application/json' }).end(JSON.stringify({ status: row ? 'received' : 'ignored', job_id: cb.job_id }));
-}).listen(Number(process.env.PORT), '127.0.0.1');
+}
+
+server.listen(Number(process.env.PORT), '127.0.0.1');

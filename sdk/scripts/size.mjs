@@ -9,10 +9,10 @@
  *
  * Usage: node sdk/scripts/size.mjs [budgetBytes] [entry]   (run `npm run build -w @ecg/sdk` first)
  */
+import { existsSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { existsSync } from 'node:fs';
 import * as esbuild from 'esbuild';
 
 const entry = process.argv[3] ?? fileURLToPath(new URL('../dist/index.js', import.meta.url));

@@ -47,6 +47,9 @@ export type SdkErrorCode = 'HTTP_ERROR' | 'UPLOAD_FAILED' | 'INVALID_RESPONSE' |
  * (future backends may add codes, hence the open string), else an {@link SdkErrorCode}.
  * `status` is the HTTP status, `0` when there was no HTTP answer. `body` is the envelope when the
  * server sent one. `retryAfterMs` comes from `Retry-After` (or the envelope's `retry_after`).
+ * `requestId` is the backend's `X-Request-Id` (the id its logs carry: quote it when reporting a
+ * problem). `method` and `url` name the request that failed; the URL never carries its query
+ * string (presigned URLs keep their signature there) or credentials.
  *
  * @example
  * ```ts
@@ -70,6 +73,12 @@ export class EcgApiError extends Error {
   readonly body: ApiErrorBody | undefined;
   /** How long the server asked us to wait, in milliseconds, when it said. */
   readonly retryAfterMs: number | undefined;
+  /** The answer's `X-Request-Id`, when there was an answer that carried one. */
+  readonly requestId: string | undefined;
+  /** The HTTP method of the failed request, when known. */
+  readonly method: string | undefined;
+  /** The URL of the failed request without its query string, when known. */
+  readonly url: string | undefined;
 
   constructor(init: {
     status: number;
@@ -77,6 +86,9 @@ export class EcgApiError extends Error {
     message: string;
     body?: ApiErrorBody | undefined;
     retryAfterMs?: number | undefined;
+    requestId?: string | undefined;
+    method?: string | undefined;
+    url?: string | undefined;
     cause?: unknown;
   }) {
     super(init.message, init.cause === undefined ? undefined : { cause: init.cause });
@@ -84,6 +96,23 @@ export class EcgApiError extends Error {
     this.code = init.code;
     this.body = init.body;
     this.retryAfterMs = init.retryAfterMs;
+    this.requestId = init.requestId;
+    this.method = init.method;
+    this.url = init.url;
+  }
+}
+
+/** @internal A URL fit for an error message: no query string (signatures), no fragment, no credentials. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    u.search = '';
+    u.hash = '';
+    u.username = '';
+    u.password = '';
+    return u.href;
+  } catch {
+    return url.split(/[?#]/)[0] ?? '';
   }
 }
 
@@ -103,8 +132,11 @@ export function parseRetryAfter(header: string | null | undefined, now: number =
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
-/** @internal An {@link EcgApiError} for a non-2xx answer whose body has been read (parsed JSON or text). */
-export function errorFromResponse(response: Response, payload: unknown): EcgApiError {
+/**
+ * @internal An {@link EcgApiError} for a non-2xx answer whose body has been read (parsed JSON or
+ * text); `request` names the method and URL when given.
+ */
+export function errorFromResponse(response: Response, payload: unknown, request?: { method: string; url: string }): EcgApiError {
   const envelope = isErrorBody(payload) ? payload : undefined;
   const retryAfterMs =
     parseRetryAfter(response.headers.get('Retry-After')) ??
@@ -115,5 +147,18 @@ export function errorFromResponse(response: Response, payload: unknown): EcgApiE
     message: envelope?.message ?? `HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''}`,
     body: envelope,
     retryAfterMs,
+    requestId: response.headers.get('X-Request-Id') ?? undefined,
+    method: request?.method,
+    url: request ? redactUrl(request.url) : undefined,
   });
+}
+
+/** @internal An error answer's body: parsed JSON, else the text. */
+export async function readPayload(response: Response): Promise<unknown> {
+  const text = await response.text().catch(() => '');
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
 }

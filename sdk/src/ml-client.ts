@@ -203,7 +203,7 @@ export function createMlServerClient<V extends MlApiVersion = 'v1.1'>(options: M
         signal: combine([timeout, init.signal]),
       });
       if (response.ok) {
-        // Any 2xx means accepted (CONTRACT.md): a body that breaks off or stalls does not change that.
+        // Any 2xx means accepted (openapi/v1.1/ml-server.yaml, process-video): a body that breaks off or stalls does not change that.
         const text = await response.text().catch(() => '');
         let parsed: unknown = null;
         try {

@@ -57,6 +57,13 @@ export function createJobReads(sql: Sql) {
       return row;
     },
 
+    /** A job's owner and uploaded file (the video route), without its result. */
+    async get(id: string): Promise<{ id: string; owner: string | null; status: JobStatus; fileKey: string } | undefined> {
+      const [row] = await sql<{ id: string; owner: string | null; status: JobStatus; fileKey: string }[]>`
+        select id, owner, status, file_key as "fileKey" from jobs where id = ${id}::uuid`;
+      return row;
+    },
+
     /** Just what an ETag check needs, without the (possibly megabytes of) result. */
     async getVersion(id: string): Promise<{ id: string; owner: string | null; version: number } | undefined> {
       const [row] = await sql<{ id: string; owner: string | null; version: number }[]>`select id, owner, version from jobs where id = ${id}::uuid`;

@@ -1,4 +1,4 @@
-/** Which files may be uploaded: video and audio only (CONTRACT.md, "Security, decided"). */
+/** Which files may be uploaded: video and audio only (docs/storage.md). */
 const BY_EXTENSION: Record<string, string> = {
   mp4: 'video/mp4', m4v: 'video/x-m4v', mov: 'video/quicktime', webm: 'video/webm', mkv: 'video/x-matroska',
   avi: 'video/x-msvideo', wmv: 'video/x-ms-wmv', flv: 'video/x-flv', mpeg: 'video/mpeg', mpg: 'video/mpeg',

@@ -1,5 +1,5 @@
-import { GetObjectCommand, HeadBucketCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { S3ClientConfig } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadBucketCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { assertExpiresIn, assertPresignUpload, assertSafeKey, isSafeKey, parseUrlWithoutCredentials } from './keys.js';
 import type { ObjectInfo, PresignedUpload, PresignUploadOptions, Storage } from './types.js';
@@ -134,8 +134,9 @@ export function createS3Storage(options: S3StorageOptions): S3Storage {
       await client.send(new HeadBucketCommand({ Bucket: bucket }), { abortSignal: AbortSignal.timeout(readyTimeoutMs) });
     },
 
-    async close(): Promise<void> {
+    close(): Promise<void> {
       client.destroy();
+      return Promise.resolve();
     },
   };
 }

@@ -4,24 +4,23 @@
  *    (CORS preflights to the API and to the embedded storage, upload progress), start a job and
  *    follow it to `completed` over Server-Sent Events;
  *  - /docs renders the API reference for both versions without any CDN.
- * Skipped, and says so, where no Chromium is installed (`apt-get install chromium`).
+ * Skipped, and says so, where no Chromium is installed (`apt-get install chromium`); fails instead under CI=true.
  */
-import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { serve } from '@hono/node-server';
 import { build } from 'esbuild';
-import { chromium, type Browser } from 'playwright-core';
+import { type Browser,chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCallbackClient } from '@ecg/sdk/ml-server';
+import { sampleResult } from '../sdk/helpers.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { freePort } from '../support/process.js';
-import { sampleResult } from '../sdk/helpers.js';
+import { requireTool } from '../support/tools.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const haveBrowser = existsSync(CHROMIUM);
-if (!haveBrowser) console.warn(`browser tests skipped: no Chromium at ${CHROMIUM}`);
+const haveBrowser = requireTool('chromium', CHROMIUM);
 
 let t: TestApp;
 let backend: ReturnType<typeof serve>;
@@ -77,7 +76,7 @@ describe.skipIf(!haveBrowser)('in Chromium', () => {
     const tab = await browser.newPage();
     await tab.goto(pageBase);
     // A string, so the test runner's transform leaves the page's dynamic import alone.
-    const outcome = (await tab.evaluate(`(async () => {
+    const outcome = await tab.evaluate<{ fileKey: string; progress: number[]; seen: string[]; status: string; text: string | null }>(`(async () => {
       const { createBackendClient } = await import('/sdk.js');
       const ecg = createBackendClient({ baseUrl: ${JSON.stringify(apiBase)} });
       const progress = [];
@@ -87,7 +86,7 @@ describe.skipIf(!haveBrowser)('in Chromium', () => {
       const seen = [];
       const final = await ecg.waitForJob(job.job_id, { onProgress: (s) => seen.push(s.status + ':' + s.progress) });
       return { fileKey, progress, seen, status: final.status, text: final.result ? final.result.text : null };
-    })()`)) as { fileKey: string; progress: number[]; seen: string[]; status: string; text: string | null };
+    })()`);
     expect(outcome.fileKey).toMatch(/^videos\/anonymous\/\d{8}_\d{6}_[0-9a-f]{8}_from-browser\.mp4$/);
     expect(outcome.progress.at(-1)).toBe(100);
     expect(outcome.status).toBe('completed');

@@ -4,9 +4,9 @@
  * parameters, request bodies, response codes and response schemas.
  */
 import { describe, expect, it } from 'vitest';
+import { dereference, type JsonSchema, type OpenApiDoc,operationsOf } from '../../scripts/spec.js';
 import { createApp } from '../../server/app.js';
 import { loadConfig } from '../../server/config.js';
-import { dereference, operationsOf, type JsonSchema, type OpenApiDoc } from '../../scripts/spec.js';
 
 const KEPT = ['type', 'properties', 'required', 'items', 'enum', 'additionalProperties', 'minimum', 'maximum', 'minLength', 'maxLength', 'minItems', 'maxItems', 'default'] as const;
 
@@ -76,7 +76,7 @@ describe('the app serves exactly its specs', () => {
     for (const key of Object.keys(spec)) expect(served[key], key).toEqual(spec[key]);
   });
 
-  it('serves every v1.0 operation unchanged but for the job list\'s additions; its only extras are the v1.1 callback routes', () => {
+  it('serves every v1.0 operation unchanged but for the job list\'s additions; its only extras are the v1.1 callback routes and getJobVideo', () => {
     const spec = normalise(dereference('v1.0', 'backend'));
     // The job list grew in v1.1 (keyset paging, docs/api-versions.md): every v1.0 parameter is still
     // there as it was; test/contract/compat.test.ts holds its answer compatible with v1.0's.
@@ -86,7 +86,11 @@ describe('the app serves exactly its specs', () => {
       else expect(served[key], key).toEqual(spec[key]);
     }
     const extra = Object.keys(served).filter((k) => !(k in spec));
-    expect(extra.sort()).toEqual(['POST /api/ml-callback/{callback_token}/api/upload-video/result (receiveMlResultWithToken)', 'POST /api/upload-video/result (receiveMlResult)']);
+    expect(extra.sort()).toEqual([
+      'GET /api/upload-video/video/{job_id} (getJobVideo)',
+      'POST /api/ml-callback/{callback_token}/api/upload-video/result (receiveMlResultWithToken)',
+      'POST /api/upload-video/result (receiveMlResult)',
+    ]);
   });
 
   it('notices a difference (the comparison is not vacuous)', () => {

@@ -13,7 +13,7 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { dereference, type JsonSchema } from '../../scripts/spec.js';
+import { dereference, type JsonSchema, type SpecVersion } from '../../scripts/spec.js';
 import { createTestApp, PUBLIC_BASE, type TestApp } from '../support/app.js';
 import { schemaProblems } from '../support/contract.js';
 import { property, text } from './generate.js';
@@ -36,7 +36,7 @@ afterAll(async () => {
 });
 
 /** The callback the version's ML-server spec documents: its URL expression and its body schema. */
-function mlCallback(version: string): { url: string; schema: JsonSchema } {
+function mlCallback(version: SpecVersion): { url: string; schema: JsonSchema } {
   const callbacks = dereference(version, 'ml-server').paths['/api/upload-video/process-video'].post.callbacks.mlCallback as Record<string, JsonSchema>;
   const [url, item] = Object.entries(callbacks)[0]!;
   return { url, schema: item.post.requestBody.content['application/json'].schema as JsonSchema };
@@ -147,7 +147,12 @@ const num = (v: unknown) => (typeof v === 'number' ? v : undefined);
 
 function keysDeep(value: unknown, out = new Set<string>()): Set<string> {
   if (Array.isArray(value)) value.forEach((v) => keysDeep(v, out));
-  else if (value && typeof value === 'object') for (const [k, v] of Object.entries(value)) (out.add(k), keysDeep(v, out));
+  else if (value && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) {
+      out.add(k);
+      keysDeep(v, out);
+    }
+  }
   return out;
 }
 
@@ -235,7 +240,7 @@ describe.each(VERSIONS)('callbacks of ML servers speaking %s', (version) => {
       const s = (await status.json()) as Obj;
       if (o.kind === 'completed') {
         expect(s).toMatchObject({ status: 'completed', progress: 100 });
-        expectNormalised(o.result as Obj | null, s.result as Obj);
+        expectNormalised(o.result, s.result as Obj);
       } else {
         expect(s).toMatchObject({ status: 'failed' });
         // What the ML server said is kept; when it said nothing the backend may name the failure itself.

@@ -17,7 +17,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Reporter, TestModule, TestRunEndReason, Vitest } from 'vitest/node';
-import { dereference, operationsOf } from '../../scripts/spec.js';
+import { dereference, operationsOf, VERSIONS } from '../../scripts/spec.js';
 
 /**
  * Documented responses no test can produce, each with its reason. Key: `<version|*> <operationId> <status>`.
@@ -59,7 +59,7 @@ export function coverage(records: Rec[]) {
   const missing: string[] = [];
   const stale: string[] = [];
   const usedExceptions = new Set<string>();
-  for (const version of ['v1.0', 'v1.1']) {
+  for (const version of VERSIONS) {
     for (const op of operationsOf(dereference(version, 'backend'))) {
       const statuses = Object.keys(op.operation.responses ?? {}).map((status) => {
         const key = `${version} ${op.operationId} ${status}`;

@@ -135,7 +135,7 @@ export function requiredSlots(schema: JsonSchema, value: unknown, path: Path = [
   const union = ((schema.oneOf ?? schema.anyOf) as JsonSchema[] | undefined) ?? [schema];
   if (value && typeof value === 'object' && !Array.isArray(value)) {
     const req = new Set<string>([...((schema.required as string[]) ?? []), ...union.flatMap((b) => (b.required as string[]) ?? [])]);
-    for (const k of req) if (k in (value as object)) out.push([...path, k]);
+    for (const k of req) if (k in (value)) out.push([...path, k]);
   }
   for (const slot of slotsOf(schema, value, path)) {
     if (slot.path.length === path.length + 1) out.push(...requiredSlots(slot.schema, getAt(value, slot.path.slice(path.length)), slot.path));
@@ -203,7 +203,7 @@ export function badValues(schema: JsonSchema): Array<fc.Arbitrary<Omit<Mutation,
   if (Array.isArray(scalar.enum)) out.push(text(0, 12).filter((s) => !scalar.enum.includes(s)).map((value) => ({ kind: 'unknown enum value', note: `not one of ${scalar.enum.join(', ')}`, value })));
   if (t.includes('string')) {
     if (typeof scalar.maxLength === 'number') {
-      const m = scalar.maxLength as number;
+      const m = scalar.maxLength;
       out.push(fc.integer({ min: m + 1, max: m + Math.max(64, m) }).chain((n) => fc.constantFrom('x', 'é', '가').map((c) => ({ kind: 'oversized string', note: `${n} characters, maximum ${m}`, value: c.repeat(n) }))));
     }
     if (typeof scalar.minLength === 'number' && scalar.minLength > 0) out.push(fc.constant({ kind: 'undersized string', note: `shorter than ${scalar.minLength}`, value: 'x'.repeat(scalar.minLength - 1) }));

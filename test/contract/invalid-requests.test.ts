@@ -13,9 +13,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jobEvents, jobs } from '../../drizzle/schema.js';
 import type { JsonSchema } from '../../scripts/spec.js';
 import { createTestApp, PUBLIC_BASE, type TestApp } from '../support/app.js';
-import { checkRequest, contractOperations, invalidRequest, type ContractOperation } from '../support/contract.js';
+import { checkRequest, type ContractOperation,contractOperations, invalidRequest } from '../support/contract.js';
 import { badParams, brokenBodies, invalidBodies, property, requiredSlots, setAt } from './generate.js';
-import { ADMIN_TOKEN, callback, newJob, type Job } from './helpers.js';
+import { ADMIN_TOKEN, callback, type Job,newJob } from './helpers.js';
 
 let t: TestApp;
 let key: string; // uploaded, and never processed by a valid request: no job may ever point at it
@@ -164,6 +164,7 @@ const TARGETS: Array<{ id: string; runs: number; bases: () => Base[] }> = [
     ],
   },
   { id: 'getJobStatus', runs: 30, bases: () => [{ params: { job_id: pending.id }, headers: { 'If-None-Match': 'W/"x"' } }] },
+  { id: 'getJobVideo', runs: 20, bases: () => [{ params: { job_id: pending.id } }] },
   { id: 'streamJobEvents', runs: 25, bases: () => [{ params: { job_id: cancelled.id } }] },
   { id: 'cancelJob', runs: 30, bases: () => [{ params: { job_id: pending.id } }] },
   { id: 'listJobs', runs: 40, bases: () => [{ query: { status: 'pending', limit: '10', offset: '0' }, headers: { Authorization: `Bearer ${ADMIN_TOKEN}` } }] },

@@ -11,18 +11,18 @@
  *
  * Each Prism starts once for this file (they take a few seconds) and is stopped in afterAll.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer, type AddressInfo } from 'node:net';
+import { type ChildProcess,spawn } from 'node:child_process';
+import { type AddressInfo,createServer } from 'node:net';
 import { join } from 'node:path';
 import { serve } from '@hono/node-server';
 import createClient from 'openapi-fetch';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bundleFile } from '../../scripts/spec.js';
 import type { paths as PathsV10 } from '../../sdk/src/generated/v1.0/backend.js';
 import type { paths as PathsV11 } from '../../sdk/src/generated/v1.1/backend.js';
 import * as sdk from '../../sdk/src/index.js';
-import { bundleFile } from '../../scripts/spec.js';
-import { checkResponse, matchRoute } from '../support/contract.js';
 import { createTestApp, type TestApp } from '../support/app.js';
+import { checkResponse, matchRoute } from '../support/contract.js';
 import { ADMIN_TOKEN, callback, tokenOf, xSignature } from './helpers.js';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -59,8 +59,8 @@ async function startPrism(args: string[]): Promise<Prism> {
         resolve();
       }
     };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
     child.once('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`Prism exited with ${code}:\n${output.join('')}`));
@@ -121,11 +121,12 @@ function listen(fetchFn: (req: Request) => Response | Promise<Response>): Promis
 
 beforeAll(async () => {
   // The backend over real HTTP. Its public base (embedded storage URLs, callback bases) is its own address.
-  let app: TestApp | undefined;
-  const server = await listen((req) => (app ? app.fetch(req) : new Response('starting', { status: 503 })));
+  const started: { app?: TestApp } = {};
+  const server = await listen((req) => (started.app ? started.app.fetch(req) : new Response('starting', { status: 503 })));
   // `app.fetch` here is the contract-checked fetch of the test harness: traffic through Prism is checked twice.
-  app = await createTestApp({ FASTAPI_BASE_URL: server.url, ADMIN_TOKEN, ALLOW_UNSIGNED_CALLBACKS: 'true', RATE_LIMIT_PER_MINUTE: '0' }, undefined, { isolatedDatabase: true });
-  backend = { t: app, url: server.url, close: async () => (await server.close(), await app!.close()) };
+  const app = await createTestApp({ FASTAPI_BASE_URL: server.url, ADMIN_TOKEN, ALLOW_UNSIGNED_CALLBACKS: 'true', RATE_LIMIT_PER_MINUTE: '0' }, undefined, { isolatedDatabase: true });
+  started.app = app;
+  backend = { t: app, url: server.url, close: async () => (await server.close(), await app.close()) };
 
   const liar = await listen(() => Response.json({ job_id: 'nope', status: 'exploded' }, { headers: { ETag: 'W/"1"' } }));
   const [v10, v11, px, ctl] = await Promise.all([
@@ -137,7 +138,7 @@ beforeAll(async () => {
   mocks.set('v1.0', v10);
   mocks.set('v1.1', v11);
   proxy = px;
-  control = { prism: ctl, close: liar.close };
+  control = { prism: ctl, close: () => liar.close() };
 }, 60_000);
 
 afterAll(async () => {

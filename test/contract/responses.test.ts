@@ -9,11 +9,11 @@
  * during a database outage.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { contractOperations } from '../support/contract.js';
 import { createTestApp, PUBLIC_BASE, type TestApp } from '../support/app.js';
+import { contractOperations } from '../support/contract.js';
 import { invalidRequest } from '../support/contract.js';
 import { EXCEPTIONS } from './coverage.js';
-import { ADMIN_TOKEN, callback, closeQuietly, JWT_SECRET, newJob, post, unknownId, WEBHOOK_SECRET, type Job } from './helpers.js';
+import { ADMIN_TOKEN, callback, closeQuietly, type Job,JWT_SECRET, newJob, post, unknownId, WEBHOOK_SECRET } from './helpers.js';
 
 let open: TestApp; // unsigned callbacks allowed, admin token set, no rate limit
 let strict: TestApp; // JWT auth on, signed callbacks only, no admin token
@@ -50,6 +50,7 @@ type Case = [operationId: string, status: number, run: () => Promise<Response>];
 
 const status = (id: string) => `/api/upload-video/status/${id}`;
 const cancel = (id: string) => `/api/upload-video/cancel/${id}`;
+const video = (id: string) => `/api/upload-video/video/${id}`;
 
 const CALLBACK_ROUTES: Array<[string, (job: Job) => string]> = [
   ['receiveMlResult', () => '/api/upload-video/result'],
@@ -114,6 +115,12 @@ const CASES: Case[] = [
   ['getJobStatus', 404, () => get(open, status(unknownId()))],
   ['getJobStatus', 422, () => get(open, status('not-a-uuid'), bad)],
   ['getJobStatus', 500, () => get(broken, status(brokenJob.id))],
+
+  ['getJobVideo', 200, async () => get(open, video((await newJob(open)).id))],
+  ['getJobVideo', 401, () => get(strict, video(unknownId()))],
+  ['getJobVideo', 404, () => get(open, video(unknownId()))],
+  ['getJobVideo', 422, () => get(open, video('not-a-uuid'), bad)],
+  ['getJobVideo', 500, () => get(broken, video(brokenJob.id))],
 
   ['streamJobEvents', 200, async () => {
     const { id } = await newJob(open);

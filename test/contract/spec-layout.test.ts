@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { loadBundle, openapiDir, specPath, VERSIONS, type OpenApiDoc } from '../../scripts/spec.js';
+import { loadBundle, openapiDir, type OpenApiDoc,specPath, VERSIONS } from '../../scripts/spec.js';
 
 const readYaml = (path: string): OpenApiDoc => parse(readFileSync(path, 'utf8'), { maxAliasCount: -1 }) as OpenApiDoc;
 

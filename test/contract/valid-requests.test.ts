@@ -14,7 +14,7 @@ import type { JsonSchema } from '../../scripts/spec.js';
 import { createTestApp, PUBLIC_BASE, type TestApp } from '../support/app.js';
 import { checkRequest, contractOperations } from '../support/contract.js';
 import { property, text, valueOf } from './generate.js';
-import { ADMIN_TOKEN, newJob, type Job } from './helpers.js';
+import { ADMIN_TOKEN, type Job,newJob } from './helpers.js';
 
 let t: TestApp;
 const keys: string[] = [];
@@ -34,6 +34,12 @@ afterAll(async () => {
 const op = (id: string) => contractOperations('v1.1').find((o) => o.operationId === id)!;
 const bodySchema = (id: string) => op(id).operation.requestBody.content['application/json'].schema as JsonSchema;
 const paramSchema = (id: string, name: string) => ((op(id).operation.parameters ?? []) as JsonSchema[]).find((p) => p.name === name)!.schema as JsonSchema;
+
+/** A generated query parameter as the URL carries it: the spec's query parameters are strings and integers. */
+function queryValue(value: unknown): string {
+  if (typeof value === 'string' || typeof value === 'number') return String(value);
+  throw new Error(`Not a query parameter value: ${JSON.stringify(value)}`);
+}
 
 /** Sends a request the validator agrees is valid; returns the response and its JSON. */
 async function send(method: string, path: string, init: { body?: unknown; headers?: Record<string, string> } = {}) {
@@ -57,7 +63,7 @@ describe('valid requests, generated from the v1.1 request schemas, are accepted'
   it('generateUploadUrl: any body the schema allows gets 200, or 413/415 for what the schema cannot say', async () => {
     const arb = fc.record({ body: valueOf(bodySchema('generateUploadUrl')), headers: optionalBearer });
     await property('generateUploadUrl (schema)', arb, 60, 1, async ({ body, headers }) => {
-      const { res, json } = await send('POST', '/api/upload-video/generate-url', { body, ...(headers ? { headers } : {}) });
+      const { res } = await send('POST', '/api/upload-video/generate-url', { body, ...(headers ? { headers } : {}) });
       expect([200, 413, 415]).toContain(res.status);
       const b = body as Record<string, unknown>;
       if (res.status === 413) expect(Number(b.file_size)).toBeGreaterThan(MAX_BYTES);
@@ -140,6 +146,16 @@ describe('valid requests, generated from the v1.1 request schemas, are accepted'
     });
   });
 
+  it('getJobVideo: a known job gets a URL of its own upload, an unknown id 404', async () => {
+    const known = await newJob(t);
+    await property('getJobVideo', fc.boolean(), 10, 2, async (isKnown) => {
+      const id = isKnown ? known.id : randomUUID();
+      const { res, json } = await send('GET', `/api/upload-video/video/${id}`);
+      expect(res.status).toBe(isKnown ? 200 : 404);
+      if (isKnown) expect(String((json as { video_url: string }).video_url)).toContain('/storage/');
+    });
+  });
+
   it('cancelJob and streamJobEvents: known jobs are cancelled (again and again) and streamed; unknown ids get 404', async () => {
     await property('cancelJob + streamJobEvents', fc.record({ known: fc.boolean(), times: fc.integer({ min: 1, max: 3 }) }), 20, 5, async ({ known, times }) => {
       const id = known ? (await newJob(t)).id : randomUUID();
@@ -161,9 +177,9 @@ describe('valid requests, generated from the v1.1 request schemas, are accepted'
     });
     await property('listJobs', arb, 30, 6, async ({ status, limit, offset }) => {
       const q = new URLSearchParams();
-      if (status !== undefined) q.set('status', String(status));
-      if (limit !== undefined) q.set('limit', String(limit));
-      if (offset !== undefined) q.set('offset', String(offset));
+      if (status !== undefined) q.set('status', queryValue(status));
+      if (limit !== undefined) q.set('limit', queryValue(limit));
+      if (offset !== undefined) q.set('offset', queryValue(offset));
       const { res, json } = await send('GET', `/api/upload-video/jobs?${q}`, { headers: { Authorization: `Bearer ${ADMIN_TOKEN}` } });
       expect(res.status).toBe(200);
       const page = json as { jobs: Array<{ status: string }>; limit: number; offset: number };
@@ -186,7 +202,7 @@ describe('valid requests, generated from the v1.1 request schemas, are accepted'
   });
 
   it('every operation of v1.1 is generated here or, for callbacks, in callbacks.test.ts', () => {
-    const here = ['generateUploadUrl', 'requestProcess', 'getJobStatus', 'cancelJob', 'streamJobEvents', 'listJobs', 'getHealth', 'getMlServerHealth'];
+    const here = ['generateUploadUrl', 'requestProcess', 'getJobStatus', 'getJobVideo', 'cancelJob', 'streamJobEvents', 'listJobs', 'getHealth', 'getMlServerHealth'];
     const callbacks = ['receiveMlResult', 'receiveLegacyMlResult', 'receiveMlResultWithToken', 'receiveLegacyMlResultWithToken'];
     expect(contractOperations('v1.1').map((o) => o.operationId).sort()).toEqual([...here, ...callbacks].sort());
   });

@@ -5,7 +5,7 @@
  */
 import { Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
-import { checkRequest, ContractViolation, contractFetch, INVALID_REQUEST_HEADER, invalidRequest } from '../support/contract.js';
+import { checkRequest, contractFetch, ContractViolation, INVALID_REQUEST_HEADER, invalidRequest } from '../support/contract.js';
 
 const JOB = '550e8400-e29b-41d4-a716-446655440000';
 const status = { job_id: JOB, status: 'processing', progress: 40, message: null, language: 'auto', created_at: '2025-09-11T03:45:48Z', updated_at: '2025-09-11T03:46:30Z' };

@@ -3,7 +3,7 @@ import path from 'node:path';
 import postgres from 'postgres';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MIGRATIONS_FOLDER, runMigrations } from '../../server/db/migrate.js';
-import { scratchDatabase, type ScratchDatabase } from '../support/db.js';
+import { type ScratchDatabase,scratchDatabase } from '../support/db.js';
 
 async function journalLength(): Promise<number> {
   const journal = JSON.parse(await fs.readFile(path.join(MIGRATIONS_FOLDER, 'meta', '_journal.json'), 'utf8')) as {

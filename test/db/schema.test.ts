@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { eq, sql } from 'drizzle-orm';
 import { afterAll, describe, expect, it } from 'vitest';
-import { jobEvents, jobs, webhookDeliveries, type NewJobRow } from '../../drizzle/schema.js';
+import { jobEvents, jobs, type NewJobRow,webhookDeliveries } from '../../drizzle/schema.js';
 import { pgErrorCode, testDatabase } from '../support/db.js';
 
 const handle = testDatabase();
@@ -49,7 +49,7 @@ describe('jobs table', () => {
     const job = newJob({ result, rawResult: raw, fileSize: 2 * 1024 ** 3, contentType: 'video/mp4', owner: 'alice' });
     await db.insert(jobs).values(job);
 
-    const [row] = await db.select().from(jobs).where(eq(jobs.id, job.id!));
+    const [row] = await db.select().from(jobs).where(eq(jobs.id, job.id));
     expect(row).toBeDefined();
     expect(row!.result).toEqual(result);
     expect(row!.rawResult).toEqual(raw);
@@ -64,17 +64,17 @@ describe('jobs table', () => {
     expect(row!.updatedAt.getTime()).toBe(row!.createdAt.getTime());
 
     // Relational query API works too (schema attached to the handle).
-    const viaQuery = await db.query.jobs.findFirst({ where: eq(jobs.id, job.id!) });
+    const viaQuery = await db.query.jobs.findFirst({ where: eq(jobs.id, job.id) });
     expect(viaQuery?.callbackToken).toBe(job.callbackToken);
   });
 
   it('bumps version and updated_at on every Drizzle update', async () => {
     const job = newJob();
     await db.insert(jobs).values(job);
-    const [before] = await db.select().from(jobs).where(eq(jobs.id, job.id!));
+    const [before] = await db.select().from(jobs).where(eq(jobs.id, job.id));
     await new Promise((r) => setTimeout(r, 5));
-    const [after1] = await db.update(jobs).set({ status: 'processing', progress: 10 }).where(eq(jobs.id, job.id!)).returning();
-    const [after2] = await db.update(jobs).set({ progress: 20 }).where(eq(jobs.id, job.id!)).returning();
+    const [after1] = await db.update(jobs).set({ status: 'processing', progress: 10 }).where(eq(jobs.id, job.id)).returning();
+    const [after2] = await db.update(jobs).set({ progress: 20 }).where(eq(jobs.id, job.id)).returning();
     expect(after1!.version).toBe(1);
     expect(after2!.version).toBe(2);
     expect(after1!.updatedAt.getTime()).toBeGreaterThan(before!.updatedAt.getTime());
@@ -82,7 +82,7 @@ describe('jobs table', () => {
 
   it('rejects an unknown status, progress outside 0..100 and an unknown failed_by', async () => {
     const bad = (col: string, value: unknown) =>
-      codeOf(db.insert(jobs).values({ ...newJob(), [col]: value } as NewJobRow));
+      codeOf(db.insert(jobs).values({ ...newJob(), [col]: value }));
     expect(await bad('status', 'done')).toBe('23514');
     expect(await bad('progress', 101)).toBe('23514');
     expect(await bad('progress', -1)).toBe('23514');
@@ -133,16 +133,16 @@ describe('job_events', () => {
     const job = newJob();
     await db.insert(jobs).values(job);
     await db.insert(jobEvents).values([
-      { jobId: job.id!, kind: 'created', toStatus: 'pending', auth: 'backend' },
-      { jobId: job.id!, kind: 'callback', fromStatus: 'pending', toStatus: 'processing', progress: 15, auth: 'token', detail: { message: 'x' } },
+      { jobId: job.id, kind: 'created', toStatus: 'pending', auth: 'backend' },
+      { jobId: job.id, kind: 'callback', fromStatus: 'pending', toStatus: 'processing', progress: 15, auth: 'token', detail: { message: 'x' } },
     ]);
-    const events = await db.select().from(jobEvents).where(eq(jobEvents.jobId, job.id!)).orderBy(jobEvents.id);
+    const events = await db.select().from(jobEvents).where(eq(jobEvents.jobId, job.id)).orderBy(jobEvents.id);
     expect(events.map((e) => e.kind)).toEqual(['created', 'callback']);
     expect(events[1]!.detail).toEqual({ message: 'x' });
     expect(typeof events[0]!.id).toBe('number');
 
-    await db.delete(jobs).where(eq(jobs.id, job.id!));
-    expect(await db.select().from(jobEvents).where(eq(jobEvents.jobId, job.id!))).toEqual([]);
+    await db.delete(jobs).where(eq(jobs.id, job.id));
+    expect(await db.select().from(jobEvents).where(eq(jobEvents.jobId, job.id))).toEqual([]);
   });
 
   it('refuse an unknown job', async () => {

@@ -69,6 +69,14 @@ describe('backend and a real-like ML server, as processes', () => {
     await ml.kill();
   }, 60_000);
 
+  it('without MODEL_SERVER_URL runs the reference ML server beside itself and completes a job with it', async () => {
+    const backend = track(await startBackend(baseEnv()));
+    const id = await uploadAndProcess(backend.url);
+    await vi.waitFor(async () => expect((await status(backend.url, id)).status).toBe('completed'), { timeout: 20_000, interval: 200 });
+    expect((await status(backend.url, id)).result!.segments.length).toBeGreaterThan(0);
+    expect(await backend.kill('SIGTERM')).toBe(0);
+  }, 60_000);
+
   it('loses no job and sends none twice at once when SIGKILLed repeatedly while the ML server is down, then delivers all when it is back', async () => {
     const mlPort = await freePort();
     const backendPort = await freePort();

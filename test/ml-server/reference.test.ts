@@ -8,20 +8,27 @@ import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { Hono } from 'hono';
 import { Webhook } from 'standardwebhooks';
-import { dereference } from '../../scripts/spec.js';
-import { schemaProblems } from '../support/contract.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
-  startReferenceMlServer,
   type Behaviour,
   type ReferenceMlServer,
   type ReferenceMlServerOptions,
+  startReferenceMlServer,
 } from '../../examples/ml-server/src/server.js';
+import { dereference } from '../../scripts/spec.js';
+import { schemaProblems } from '../support/contract.js';
 
 const SECRET = `whsec_${randomBytes(24).toString('base64')}`;
 const SIGNATURE = 'X-Amz-Signature=0123abcd';
 // Fixed bytes, so the transcript (derived from their hash) is the same on every run.
 const VIDEO = Uint8Array.from({ length: 600_000 }, (_, i) => (Math.imul(i, 2654435761) >>> 24) & 0xff); // about 2.4 s at the pretend bitrate: the 8 s minimum applies
+
+/** What these tests read of a callback's result, in either version's shape; asserted field by field. */
+interface ReceivedResult {
+  language: string;
+  metadata: Record<string, unknown> & { total_segments: number };
+  segments: Array<Record<string, unknown> & { words: Array<Record<string, unknown>> }>;
+}
 
 interface Received {
   path: string;
@@ -31,7 +38,7 @@ interface Received {
     status: string;
     progress: number | null;
     message: string | null;
-    result: Record<string, any> | null;
+    result: ReceivedResult | null;
     error_code: string | null;
     error_message: string | null;
   };
@@ -104,7 +111,7 @@ async function processVideo(ml: ReferenceMlServer, body: unknown) {
     headers: { 'Content-Type': 'application/json' },
     body: JSON.stringify(body),
   });
-  const answer = { status: res.status, body: (await res.json()) as Record<string, any> };
+  const answer = { status: res.status, body: (await res.json()) as Record<string, unknown> };
   const v11 = typeof body === 'object' && body !== null && 'fastapi_base_url' in body;
   answers.push({ version: v11 ? 'v1.1' : 'v1.0', ...answer });
   return answer;
@@ -140,7 +147,7 @@ describe('reference ML server', () => {
     expect(result.metadata).toMatchObject({ filename: 'talk.mp4', model_version: 'reference-1.0', unique_speakers: 2 });
     expect(result.segments.length).toBeGreaterThanOrEqual(2);
     expect(result.metadata.total_segments).toBe(result.segments.length);
-    const segment = result.segments[0];
+    const segment = result.segments[0]!;
     expect(segment).toMatchObject({ id: 0, start: expect.any(Number), end: expect.any(Number), speaker: 'SPEAKER_00' });
     expect(segment.words[0]).toEqual({
       word: expect.any(String), start: expect.any(Number), end: expect.any(Number),
@@ -156,7 +163,7 @@ describe('reference ML server', () => {
     const ml = await startMl();
     const a = await runV11(ml);
     const b = await runV11(ml);
-    const strip = (r: Record<string, any>) => ({ ...r, metadata: { ...r.metadata, processing_time: 0 } });
+    const strip = (r: ReceivedResult) => ({ ...r, metadata: { ...r.metadata, processing_time: 0 } });
     expect(strip(a.callbacks.at(-1)!.body.result!)).toEqual(strip(b.callbacks.at(-1)!.body.result!));
   });
 
@@ -176,7 +183,7 @@ describe('reference ML server', () => {
     expect(callbacks.at(-1)!.body.status).toBe('completed');
     expect(result.segments[0]).toMatchObject({ start_time: expect.any(Number), end_time: expect.any(Number), speaker: { speaker_id: 'SPEAKER_00' } });
     expect(result.segments[0]).not.toHaveProperty('start');
-    expect(Object.keys(result.segments[0].words[0]).sort()).toEqual(['end', 'pitch_hz', 'start', 'volume_db', 'word']);
+    expect(Object.keys(result.segments[0]!.words[0]!).sort()).toEqual(['end', 'pitch_hz', 'start', 'volume_db', 'word']);
   });
 
   it('answers language null with a FastAPI-style 422 and starts nothing', async () => {
@@ -189,7 +196,7 @@ describe('reference ML server', () => {
     ]);
     const missing = await processVideo(ml, { job_id });
     expect(missing.status).toBe(422);
-    expect(missing.body.detail[0]).toMatchObject({ type: 'missing', loc: ['body', 'video_url'] });
+    expect((missing.body.detail as unknown[])[0]).toMatchObject({ type: 'missing', loc: ['body', 'video_url'] });
     expect(ml.jobs.size).toBe(0);
   });
 

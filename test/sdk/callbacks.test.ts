@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { Hono } from 'hono';
 import { Webhook } from 'standardwebhooks';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createCallbackClient, EcgApiError, type CallbackBody, type MlResult } from '../../sdk/src/ml-server.js';
+import { type CallbackBody, createCallbackClient, EcgApiError, type MlResult } from '../../sdk/src/ml-server.js';
+import { webhookVerifier } from '../../server/http/callback-auth.js';
 import { appFetch, closedPort, listen, type Served } from './helpers.js';
 
 const JOB = '550e8400-e29b-41d4-a716-446655440000';
@@ -168,9 +169,9 @@ describe('createCallbackClient', () => {
       maxAttempts: 100,
       deadlineMs: 300,
       baseDelayMs: 20,
-      fetch: async () => {
+      fetch: () => {
         attempts++;
-        return json({ error: 'INTERNAL_ERROR', message: 'Boom.' }, 500);
+        return Promise.resolve(json({ error: 'INTERNAL_ERROR', message: 'Boom.' }, 500));
       },
     });
     const started = Date.now();
@@ -192,5 +193,21 @@ describe('createCallbackClient', () => {
     const callbacks = createCallbackClient({ baseUrl: served.url, attemptTimeoutMs: 100, baseDelayMs: 5 });
     await expect(callbacks.progress(JOB, 3)).resolves.toEqual({ status: 'received' });
     expect(n).toBe(2);
+  });
+
+  it('signs with a plain (non-whsec_) secret exactly as the backend\'s verifier for the same WEBHOOK_SECRET checks', async () => {
+    const secret = 'my-secret-key!';
+    const received: Array<{ body: string; headers: Record<string, string> }> = [];
+    const app = new Hono();
+    app.post('/api/upload-video/result', async (c) => {
+      received.push({ body: await c.req.text(), headers: Object.fromEntries(c.req.raw.headers.entries()) });
+      return c.json({ status: 'received' });
+    });
+    served = await listen(app);
+    const callbacks = createCallbackClient({ baseUrl: served.url, secret });
+    await callbacks.progress(JOB, 10, 'Downloading');
+    expect(received).toHaveLength(1);
+    expect(() => webhookVerifier(secret).verify(received[0]!.body, received[0]!.headers)).not.toThrow();
+    expect(() => new Webhook('whsec_' + Buffer.from('another').toString('base64')).verify(received[0]!.body, received[0]!.headers)).toThrow();
   });
 });

@@ -98,6 +98,25 @@ describe('createMlServerClient.processVideo', () => {
     expect(outcome).toEqual({ ok: true, status: 200, body: { job_id: JOB, status: 'accepted' } });
     expect(seen).toEqual([{ job_id: JOB, video_url: body.video_url }]);
   });
+
+  it('counts a 2xx as accepted even when its body breaks off', async () => {
+    const { createServer } = await import('node:http');
+    const server = createServer((req, res) => {
+      req.resume();
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': '1000' });
+      res.write('{"job_id": "x", ');
+      setTimeout(() => res.destroy(), 50);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as { port: number };
+    try {
+      const ml = createMlServerClient({ baseUrl: `http://127.0.0.1:${port}`, timeoutMs: 2000 });
+      const outcome = await ml.processVideo({ job_id: JOB, video_url: 'http://x/v.mp4', fastapi_base_url: 'http://b', language: 'auto' });
+      expect(outcome).toMatchObject({ ok: true, status: 200, body: null });
+    } finally {
+      server.close();
+    }
+  });
 });
 
 describe('createMlServerClient.health', () => {

@@ -17,7 +17,7 @@ import { promisify } from 'node:util';
 import { Hono } from 'hono';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listen, sampleResult, sse, eventStream, jobStatus } from './helpers.js';
+import { eventStream, jobStatus,listen, sampleResult, sse } from './helpers.js';
 
 const run = promisify(execFile);
 const root = join(import.meta.dirname, '..', '..');

@@ -2,7 +2,8 @@
  * Bundle-size and browser-safety check of the frontend entry: builds the SDK from the current
  * sources into a temporary directory (never touching sdk/dist, which other tests may be reading),
  * then runs sdk/scripts/size.mjs on it (esbuild, platform browser, minified; gzip budget 10 240
- * bytes; no `node:` built-ins). Also checks that the checker does catch a Node built-in.
+ * bytes; no `node:` built-ins), and on the subtitles entry (2 048 bytes). Also checks that the
+ * checker does catch a Node built-in.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -30,6 +31,15 @@ describe('sdk bundle size', () => {
     expect(report.nodeImports).toEqual([]);
     expect(report.gzipBytes).toBeLessThanOrEqual(10_240);
     expect(report.ok).toBe(true);
+    expect(run.status).toBe(0);
+  });
+
+  it('bundles the subtitles entry (not part of the frontend entry) under 2 kB gzip, with no Node built-in', () => {
+    const run = spawnSync(process.execPath, [script, '2048', join(out, 'subtitles.js')], { cwd: root, encoding: 'utf8' });
+    const report = JSON.parse(run.stdout.trim().split('\n').at(-1) ?? '{}') as { gzipBytes: number; nodeImports: string[]; ok: boolean };
+    console.log(`@ecg/sdk/subtitles browser bundle: ${run.stdout.trim()}`);
+    expect(report.nodeImports).toEqual([]);
+    expect(report.gzipBytes).toBeLessThanOrEqual(2048);
     expect(run.status).toBe(0);
   });
 

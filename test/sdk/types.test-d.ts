@@ -3,16 +3,17 @@
  */
 import { describe, expectTypeOf, it } from 'vitest';
 import {
-  createBackendClient,
-  EcgApiError,
   type ApiErrorBody,
   type ApiErrorCode,
+  createBackendClient,
+  EcgApiError,
   type JobStatusResponse,
   type TerminalJobStatus,
   type TranscriptResult,
 } from '../../sdk/src/index.js';
 import { createMlServerClient, type MlHealthCheck, type ProcessVideoOutcome } from '../../sdk/src/ml-client.js';
-import { createCallbackClient, type CallbackAck, type MlResult, type ProcessVideoRequest } from '../../sdk/src/ml-server.js';
+import { type CallbackAck, createCallbackClient, type MlResult, type ProcessVideoRequest } from '../../sdk/src/ml-server.js';
+import { type SubtitleOptions,toSrt, toVtt } from '../../sdk/src/subtitles.js';
 import type { TranscriptResult as TranscriptResult10 } from '../../sdk/src/v1.0.js';
 import type { BackendComponents, MlServerComponents, TranscriptResult as TranscriptResult11 } from '../../sdk/src/v1.1.js';
 
@@ -62,6 +63,16 @@ describe('backend client types', () => {
     expectTypeOf<ApiErrorBody>().toEqualTypeOf<BackendComponents['schemas']['Error']>();
     expectTypeOf<ApiErrorBody['error']>().toEqualTypeOf<ApiErrorCode>();
     expectTypeOf<EcgApiError['code']>().toMatchTypeOf<string>();
+    expectTypeOf<EcgApiError['requestId']>().toEqualTypeOf<string | undefined>();
+    expectTypeOf<EcgApiError['url']>().toEqualTypeOf<string | undefined>();
+  });
+
+  it('takes retry options, or false, and hands onRetry the attempt, the delay and an EcgApiError', () => {
+    createBackendClient({ baseUrl: 'http://x', retry: false });
+    createBackendClient({ baseUrl: 'http://x', retry: { maxAttempts: 5, onRetry: (r) => expectTypeOf(r.error).toEqualTypeOf<EcgApiError>() } });
+    // @ts-expect-error retrying is on by default: only `false` or options
+    createBackendClient({ baseUrl: 'http://x', retry: true });
+    void ecg.waitForJob('j', { maxWaitMs: 60_000, onRetry: ({ attempt, delayMs }) => expectTypeOf([attempt, delayMs]).toEqualTypeOf<number[]>() });
   });
 
   it('accepts the documented upload inputs only', () => {
@@ -112,5 +123,18 @@ describe('ML server and ML client types', () => {
       await v11.processVideo({ job_id: 'j', video_url: 'http://s/v.mp4', language: null });
     }
     void bodies;
+  });
+});
+
+describe('subtitle types', () => {
+  it('turn the canonical transcript, not an ML server result, into a string', () => {
+    expectTypeOf(toVtt).parameter(0).toEqualTypeOf<TranscriptResult>();
+    expectTypeOf(toSrt).returns.toEqualTypeOf<string>();
+    expectTypeOf<SubtitleOptions['speakers']>().toEqualTypeOf<false | ((speakerId: string) => string) | undefined>();
+    const raw = {} as MlResult;
+    // @ts-expect-error an ML server result is normalised by the backend first
+    toVtt(raw);
+    // @ts-expect-error speakers are named by default: only `false` or a function
+    toSrt({} as TranscriptResult, { speakers: true });
   });
 });

@@ -5,12 +5,12 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { serve } from '@hono/node-server';
 import type { ServerType } from '@hono/node-server';
+import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createEmbeddedStorage, embeddedStorageRoutes } from '../../server/storage/index.js';
 import type { EmbeddedStorage } from '../../server/storage/index.js';
+import { createEmbeddedStorage, embeddedStorageRoutes } from '../../server/storage/index.js';
 import { describeStorageContract, uniqueKey, uploadThrough } from './suite.js';
 
 const SECRET = 'test-secret-0123456789abcdef';
@@ -25,13 +25,14 @@ interface Served {
 /** The storage behind a real HTTP server on 127.0.0.1, mounted exactly as the app does: `app.route('/storage', ...)`. */
 async function serveEmbedded(maxBytes = 3 * 1024 * 1024 * 1024): Promise<Served> {
   const dir = await mkdtemp(path.join(tmpdir(), 'ecg-embedded-'));
-  let app: Hono | undefined;
-  const server: ServerType = serve({ fetch: (req, env) => app!.fetch(req, env), port: 0, hostname: '127.0.0.1' });
+  // The routes are mounted once the server is listening: their storage needs its address.
+  const app = new Hono();
+  const server: ServerType = serve({ fetch: (req, env) => app.fetch(req, env), port: 0, hostname: '127.0.0.1' });
   await new Promise<void>((resolve) => (server.listening ? resolve() : server.once('listening', () => resolve())));
   const { port } = server.address() as AddressInfo;
   const base = `http://127.0.0.1:${port}`;
   const storage = createEmbeddedStorage({ dir: path.join(dir, 'store'), publicBaseUrl: `${base}/`, secret: SECRET, maxBytes });
-  app = new Hono().route('/storage', embeddedStorageRoutes(storage));
+  app.route('/storage', embeddedStorageRoutes(storage));
   return {
     storage,
     dir,
@@ -107,7 +108,7 @@ describeStorageContract('embedded', async () => {
       `${s.base}/storagex/videos/a.mp4`,
       `https://evil.example.com/storage/videos/a.mp4`,
     ],
-    teardown: s.close,
+    teardown: () => s.close(),
   };
 });
 
@@ -346,7 +347,7 @@ describe('embedded storage driver (HTTP routes)', () => {
     const expected = createHash('sha256');
     for (let i = 0; i < chunks; i += 1) expected.update(chunk);
     const onDisk = createHash('sha256');
-    for await (const part of createReadStream(s.storage.objectPath(key)!)) onDisk.update(part as Buffer);
+    for await (const part of createReadStream(path.join(s.storage.dir, 'objects', ...key.split('/')))) onDisk.update(part as Buffer);
     expect(onDisk.digest('hex')).toBe(expected.digest('hex'));
   });
 });

@@ -1,13 +1,13 @@
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import aws4 from 'aws4';
 import S3rver from 's3rver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createS3Storage } from '../../server/storage/index.js';
 import type { S3Storage } from '../../server/storage/index.js';
+import { createS3Storage } from '../../server/storage/index.js';
 import { describeStorageContract, uniqueKey } from './suite.js';
 
 const BUCKET = 'ecg-test';
@@ -80,7 +80,7 @@ describeStorageContract('s3 (s3rver)', async () => {
       `https://${BUCKET}.s3.${REGION}.amazonaws.com/videos/a.mp4`,
       `https://evil.example.com/${BUCKET}/videos/a.mp4`,
     ],
-    teardown: local.close,
+    teardown: () => local.close(),
   };
 });
 

@@ -10,13 +10,13 @@ import createClient from 'openapi-fetch';
 import { createMlServerClient } from '@ecg/sdk/ml-client';
 import type { paths } from '../../sdk/src/generated/v1.1/backend.js';
 import { createApp } from '../../server/app.js';
-import { loadConfig, type Config } from '../../server/config.js';
+import { type Config,loadConfig } from '../../server/config.js';
 import { createDatabase } from '../../server/db/client.js';
+import { runMigrations } from '../../server/db/migrate.js';
 import { createDispatcher } from '../../server/jobs/dispatcher.js';
 import { createJobEvents } from '../../server/jobs/events.js';
 import { createLogger } from '../../server/logger.js';
 import { createEmbeddedStorage, embeddedStorageRoutes } from '../../server/storage/index.js';
-import { runMigrations } from '../../server/db/migrate.js';
 import { contractFetch } from './contract.js';
 import { scratchDatabase, testDatabaseUrl } from './db.js';
 
@@ -68,7 +68,7 @@ export async function createTestApp(env: Record<string, string> = {}, mlAnswer?:
   const mlCalls: TestApp['mlCalls'] = [];
   const mlApp = new Hono();
   mlApp.post('/api/upload-video/process-video', async (c) => {
-    const body = (await c.req.json()) as Record<string, unknown>;
+    const body = await c.req.json<Record<string, unknown>>();
     mlCalls.push({ body });
     if (mlAnswer) return mlAnswer(body);
     return c.json({ job_id: body.job_id, status: 'processing', message: 'started' });

@@ -21,11 +21,11 @@
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { threadId } from 'node:worker_threads';
+import type { ErrorObject, ValidateFunction } from 'ajv';
 import _Ajv2020 from 'ajv/dist/2020.js';
 import _addFormats from 'ajv-formats';
-import type { ErrorObject, ValidateFunction } from 'ajv';
 import { expect, inject } from 'vitest';
-import { dereference, operationsOf, type JsonSchema, type OpenApiDoc, type SpecOperation } from '../../scripts/spec.js';
+import { dereference, type JsonSchema, type OpenApiDoc, operationsOf, type SpecOperation } from '../../scripts/spec.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {

@@ -2,7 +2,8 @@
  * Vitest globalSetup: one fresh, migrated database per test run.
  *
  * - DATABASE_URL set: that server is used (the role needs CREATEDB).
- * - Otherwise an embedded Postgres is started in a temporary directory for this run only.
+ * - Otherwise an embedded Postgres is started in a temporary directory for this run only, and
+ *   the tests use its superuser.
  *
  * Either way a database `ecg_test_<random>` is created, the shipped migrations
  * (drizzle/migrations) are applied to it, and its URL is handed to the tests through
@@ -15,8 +16,8 @@ import os from 'node:os';
 import path from 'node:path';
 import postgres from 'postgres';
 import type { TestProject } from 'vitest/node';
-import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../../server/db/embedded.js';
 import { runMigrations } from '../../server/db/migrate.js';
+import { type EmbeddedPostgresHandle,startEmbeddedPostgres } from '../../server/embedded/postgres.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -54,7 +55,6 @@ export default async function setup(project: TestProject): Promise<() => Promise
     try {
       embedded = await startEmbeddedPostgres({
         dataDir: tmpDir,
-        database: 'postgres',
         unsafeNoFsync: true, // thrown away after the run
         logger: (message) => {
           lines.push(message);
@@ -65,7 +65,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
       await fs.rm(tmpDir, { recursive: true, force: true });
       throw err;
     }
-    adminUrl = embedded.urlFor('postgres');
+    adminUrl = embedded.adminUrlFor('postgres'); // the tests create databases
   }
 
   const name = `ecg_test_${randomBytes(6).toString('hex')}`;

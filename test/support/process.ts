@@ -1,5 +1,5 @@
 /** Real processes for end-to-end tests: the backend (`server/main.ts`) and the fake ML server. */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess,spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 
@@ -48,8 +48,8 @@ function start(script: string, env: Record<string, string>, ready: RegExp, port:
         });
       }
     };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
     child.once('exit', (code) => {
       clearTimeout(timer);
       if (!ready.test(out)) reject(new Error(`${script} exited with ${code}:\n${out}`));

@@ -4,7 +4,7 @@
  * Environment:
  * - `PORT` (default 8080), `HOST` (default 0.0.0.0)
  * - `ML_WEBHOOK_SECRET`: Standard Webhooks secret (`whsec_…`) to sign callbacks; unsigned without it
- * - `BACKEND_URL`: the backend's base URL, where v1.0 requests (no `fastapi_base_url`) call back (seed 001)
+ * - `BACKEND_URL`: the backend's base URL, where v1.0 requests (no `fastapi_base_url`) call back
  * - `ML_BEHAVIOUR`: comma-separated flags to misbehave on purpose:
  *   `slow` (2 s per stage), `step=<ms>`, `duplicate`, `out-of-order`, `fail=<CODE>`, `dispatch-errors=<n>`,
  *   `unsigned`, `empty`; for example `ML_BEHAVIOUR=duplicate,out-of-order,step=500`

@@ -78,11 +78,11 @@ export interface JobInput {
 }
 
 export const DEFAULT_STEP_DELAY_MS = 50;
-/** Seed 001: at most 2 GB per video. */
+/** At most 2 GiB per video, the backend's default upload limit (docs/limits.md). */
 const MAX_VIDEO_BYTES = 2 * 1024 ** 3;
 const DOWNLOAD_TIMEOUT_MS = 300_000;
 
-/** Progress bands of seed 001 / the contract: each stage reports where it starts. */
+/** The stages of a job; each reports the progress at which it starts. */
 const STAGES = [
   { progress: 25, message: 'Extracting audio' },
   { progress: 40, message: 'Detecting speech' },

@@ -23,14 +23,14 @@ export interface ReferenceMlServerOptions {
   secret?: string;
   /**
    * The backend's base URL, for v1.0 requests (no `fastapi_base_url`): callbacks then go to
-   * `{legacyCallbackBaseUrl}/api/v1/ml/ml-results` (seed 001's `BACKEND_URL`).
+   * `{legacyCallbackBaseUrl}/api/v1/ml/ml-results` (`BACKEND_URL` of the v1.0 ML server).
    */
   legacyCallbackBaseUrl?: string;
   /** Ways to misbehave on purpose, for tests. */
   behaviour?: Behaviour;
   /** Used for downloads and callbacks (default: the global `fetch`). */
   fetch?: typeof fetch;
-  /** Jobs processed at once before answering 503 `INSUFFICIENT_RESOURCES` (default 10, seed 001). */
+  /** Jobs processed at once before answering 503 `INSUFFICIENT_RESOURCES` (default 10). */
   maxJobs?: number;
 }
 

@@ -144,7 +144,7 @@ function detectedLanguage(requested: string | undefined): string {
 }
 
 /**
- * The v1.1 result (seed 000): `text`, `language`, `duration`, metadata with `model_version` and
+ * The v1.1 result (`openapi/v1.1/ml-server.yaml`): `text`, `language`, `duration`, metadata with `model_version` and
  * `processing_time`, segments timed by `start`/`end` with the speaker as a string and words
  * carrying confidence and acoustics, and `speakers` as the dict WhisperX sends.
  *
@@ -174,7 +174,7 @@ export function buildResultV11(video: VideoDigest, opts: TranscriptOptions): MlR
 }
 
 /**
- * The v1.0 result, exactly as seed 001 shows it: segments timed by `start_time`/`end_time`,
+ * The v1.0 result (`openapi/v1.0/ml-server.yaml`): segments timed by `start_time`/`end_time`,
  * `speaker: {speaker_id}`, words with `volume_db`/`pitch_hz` and no confidence.
  */
 export function buildResultV10(video: VideoDigest, opts: TranscriptOptions): MlResultV10 {

@@ -29,6 +29,8 @@ export const JobStatusResponseSchema = z.object({ "job_id": z.uuid(), "status": 
 export type JobStatusResponse = z.infer<typeof JobStatusResponseSchema>;
 export const CancelJobResponseSchema = z.object({ "job_id": z.uuid(), "status": z.enum(["cancelled"]), "message": z.string() }).openapi("CancelJobResponse");
 export type CancelJobResponse = z.infer<typeof CancelJobResponseSchema>;
+export const JobVideoResponseSchema = z.object({ "job_id": z.uuid(), "video_url": z.url(), "expires_in": z.number().int().min(1).max(604800) }).openapi("JobVideoResponse");
+export type JobVideoResponse = z.infer<typeof JobVideoResponseSchema>;
 export const JobSummarySchema = z.object({ "job_id": z.uuid(), "status": JobStatusSchema, "progress": z.number().int().min(0).max(100), "file_key": z.string(), "owner": z.string().nullable(), "error_code": z.string().nullable().optional(), "created_at": z.iso.datetime({ offset: true }), "updated_at": z.iso.datetime({ offset: true }) }).openapi("JobSummary");
 export type JobSummary = z.infer<typeof JobSummarySchema>;
 export const JobListPageSchema = z.object({ "jobs": z.array(JobSummarySchema).max(1000000), "total": z.number().int().min(0).max(2147483647).optional(), "limit": z.number().int().min(1).max(2147483647), "offset": z.number().int().min(0).max(2147483647), "next_cursor": z.string().max(200).nullable().optional() }).openapi("JobListPage");
@@ -113,6 +115,16 @@ export const listJobs = createRoute({
   responses: { 200: { description: "A page of jobs.", content: { "application/json": { schema: JobListPageSchema } } }, 401: { description: "Missing or invalid credentials (`UNAUTHORIZED`).", content: { "application/json": { schema: ErrorSchema } } }, 404: { description: "No such route (`NOT_FOUND`).", content: { "application/json": { schema: ErrorSchema } } }, 422: { description: "A field is missing or invalid (`VALIDATION_ERROR`); `details` lists each problem.", content: { "application/json": { schema: ErrorSchema } } }, 500: { description: "An unexpected failure (`INTERNAL_ERROR`); the body never holds internals.", content: { "application/json": { schema: ErrorSchema } } } },
 });
 
+export const getJobVideo = createRoute({
+  operationId: "getJobVideo",
+  method: "get",
+  path: "/api/upload-video/video/{job_id}",
+  tags: ["jobs"],
+  summary: "Get a playable URL of a job's video",
+  request: { params: z.object({ "job_id": z.uuid() }) },
+  responses: { 200: { description: "The URL.", content: { "application/json": { schema: JobVideoResponseSchema } } }, 401: { description: "Missing or invalid credentials (`UNAUTHORIZED`).", content: { "application/json": { schema: ErrorSchema } } }, 404: { description: "No job with this id, or not yours (`JOB_NOT_FOUND`).", content: { "application/json": { schema: ErrorSchema } } }, 422: { description: "A field is missing or invalid (`VALIDATION_ERROR`); `details` lists each problem.", content: { "application/json": { schema: ErrorSchema } } }, 500: { description: "An unexpected failure (`INTERNAL_ERROR`); the body never holds internals.", content: { "application/json": { schema: ErrorSchema } } } },
+});
+
 export const getMlServerHealth = createRoute({
   operationId: "getMlServerHealth",
   method: "get",
@@ -179,6 +191,7 @@ export const operations = [
   { operationId: "streamJobEvents", method: "get", path: "/api/upload-video/status/{job_id}/events", jsonBody: false },
   { operationId: "cancelJob", method: "post", path: "/api/upload-video/cancel/{job_id}", jsonBody: false },
   { operationId: "listJobs", method: "get", path: "/api/upload-video/jobs", jsonBody: false },
+  { operationId: "getJobVideo", method: "get", path: "/api/upload-video/video/{job_id}", jsonBody: false },
   { operationId: "getMlServerHealth", method: "get", path: "/api/upload-video/ml-server/health", jsonBody: false },
   { operationId: "getHealth", method: "get", path: "/health", jsonBody: false },
   { operationId: "receiveMlResult", method: "post", path: "/api/upload-video/result", jsonBody: true },

@@ -148,6 +148,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/upload-video/video/{job_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a playable URL of a job's video
+         * @description Version 1.1 and later. A presigned GET URL of the video the job was created from, for its
+         *     owner (with authentication on, another user's job answers `404`), in any state: a frontend
+         *     plays it beside the transcript. The URL carries its own signature, so a `<video>` element
+         *     can load it without the bearer token; it expires after `expires_in` seconds.
+         */
+        get: operations["getJobVideo"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/upload-video/ml-server/health": {
         parameters: {
             query?: never;
@@ -472,6 +495,21 @@ export interface components {
             /** @enum {string} */
             status: "cancelled";
             message: string;
+        };
+        JobVideoResponse: {
+            /** Format: uuid */
+            job_id: string;
+            /**
+             * Format: uri
+             * @description A presigned GET URL of the job's uploaded video: playable in a `<video>` element as it is
+             *     (no `Authorization` header; range requests are answered, so seeking works).
+             */
+            video_url: string;
+            /**
+             * Format: int64
+             * @description Seconds the URL stays valid (at most a week, the S3 limit); ask again after that.
+             */
+            expires_in: number;
         };
         JobSummary: {
             /** Format: uuid */
@@ -1105,6 +1143,36 @@ export interface operations {
             };
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            422: components["responses"]["ValidationError"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getJobVideo: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The job id returned by `requestProcess`.
+                 * @example 550e8400-e29b-41d4-a716-446655440000
+                 */
+                job_id: components["parameters"]["JobId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The URL. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobVideoResponse"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["JobNotFound"];
             422: components["responses"]["ValidationError"];
             500: components["responses"]["InternalError"];
         };

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import postgres from 'postgres';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../../server/db/embedded.js';
+import { type EmbeddedPostgresHandle,startEmbeddedPostgres } from '../../server/embedded/postgres.js';
 
 const dirs: string[] = [];
 const running: EmbeddedPostgresHandle[] = [];
@@ -77,7 +77,7 @@ describe('startEmbeddedPostgres', () => {
   it('creates the ecg database and keeps data across stop/start of the same dataDir', async () => {
     const dataDir = await tempDataDir();
     const first = await start(dataDir, true);
-    expect(first.url).toMatch(/^postgres:\/\/postgres:[^@]+@127\.0\.0\.1:\d+\/ecg$/);
+    expect(first.url).toMatch(/^postgres:\/\/ecg_app:[^@]+@127\.0\.0\.1:\d+\/ecg$/);
     expect(existsSync(path.join(dataDir, 'postgres', 'PG_VERSION'))).toBe(true);
     await query(first.url, `create table kept (v text); insert into kept values ('survives')`);
     await first.stop();
@@ -141,7 +141,7 @@ describe('startEmbeddedPostgres', () => {
 
   it('shuts down an orphaned server left behind by a killed process, then starts', async () => {
     const dataDir = await tempDataDir();
-    const moduleUrl = pathToFileURL(path.resolve('server/db/embedded.ts')).href;
+    const moduleUrl = pathToFileURL(path.resolve('server/embedded/postgres.ts')).href;
     const script = `
       const { startEmbeddedPostgres } = await import(${JSON.stringify(moduleUrl)});
       const h = await startEmbeddedPostgres({ dataDir: ${JSON.stringify(dataDir)}, unsafeNoFsync: true });

@@ -1,0 +1,173 @@
+/**
+ * The storage half of an upload: the PUT to the signed URL that `generate-url` answered (see
+ * `docs/storage.md`), with progress (XMLHttpRequest in browsers, a counted stream elsewhere).
+ * @module
+ */
+import { EcgApiError, redactUrl } from './errors.js';
+import { abortReason, isAbortLike } from './internal.js';
+import { networkError } from './transport.js';
+import type { FetchLike, GenerateUploadUrlResponse } from './types.js';
+import { nodeVersion, type Prepared } from './upload-source.js';
+
+/**
+ * Upload progress: bytes sent so far, of `total`, and the rounded percentage.
+ *
+ * @example
+ * ```ts
+ * import type { UploadProgress } from '@ecg/sdk';
+ * const onProgress = (p: UploadProgress) => console.log(`${p.percent}% (${p.loaded}/${p.total})`);
+ * ```
+ */
+export interface UploadProgress {
+  loaded: number;
+  total: number;
+  percent: number;
+}
+
+/**
+ * Options of {@link BackendClient.uploadVideo}.
+ *
+ * @example
+ * ```ts
+ * import type { UploadOptions } from '@ecg/sdk';
+ * const options: UploadOptions = { filename: 'talk.mp4', contentType: 'video/mp4', onProgress: (p) => console.log(p.percent) };
+ * ```
+ */
+export interface UploadOptions {
+  /** The file name sent to the backend; defaults to the `File`'s name or the path's last segment. Required for other inputs. */
+  filename?: string;
+  /** The MIME type (`video/*` or `audio/*`); defaults to the `Blob`'s type, else the backend infers it from the extension. */
+  contentType?: string;
+  /** The size in bytes of a stream input; without it, a stream is read into memory first (storage needs a length). */
+  size?: number;
+  /** Called as bytes go out, and once at the end with 100 %. */
+  onProgress?: (progress: UploadProgress) => void;
+  /** Aborts the upload. */
+  signal?: AbortSignal;
+}
+
+type Report = (loaded: number, force?: boolean) => void;
+
+/** Calls `onProgress` at most every 50 ms, and always for the first and last byte. */
+function progressReporter(total: number, onProgress: ((p: UploadProgress) => void) | undefined): Report {
+  let last = -1;
+  let lastAt = 0;
+  return (loaded: number, force = false) => {
+    if (!onProgress) return;
+    const now = Date.now();
+    if (loaded === last || (!force && now - lastAt < 50 && loaded < total)) return;
+    last = loaded;
+    lastAt = now;
+    onProgress({ loaded, total, percent: total > 0 ? Math.min(100, Math.floor((loaded / total) * 100)) : 100 });
+  };
+}
+
+function uploadError({ url, method }: UploadTarget, status: number): EcgApiError {
+  const where = redactUrl(url);
+  return new EcgApiError({ status, code: 'UPLOAD_FAILED', message: `The upload failed: storage answered HTTP ${status} to ${method} ${where}.`, method, url: where });
+}
+
+/** Browsers: XMLHttpRequest, for real upload progress. */
+function putWithXhr(target: UploadTarget, body: Blob, report: Report, signal?: AbortSignal) {
+  const { url, method, headers } = target;
+  return new Promise<void>((resolve, reject) => {
+    if (signal?.aborted) return reject(abortReason(signal));
+    const xhr = new XMLHttpRequest();
+    const onAbort = () => xhr.abort();
+    xhr.open(method, url);
+    headers.forEach((value, key) => xhr.setRequestHeader(key, value));
+    xhr.upload.onprogress = (e) => report(e.loaded, true); // browsers already pace these events
+    xhr.onload = () => {
+      signal?.removeEventListener('abort', onAbort);
+      if (xhr.status === 200) resolve();
+      else reject(uploadError(target, xhr.status));
+    };
+    xhr.onerror = () => {
+      signal?.removeEventListener('abort', onAbort);
+      // XMLHttpRequest says nothing more: a refused connection and a CORS refusal look the same.
+      const where = redactUrl(url);
+      reject(new EcgApiError({ status: 0, code: 'NETWORK_ERROR', message: `The upload failed: ${method} ${where} got no answer (network error or CORS).`, method, url: where }));
+    };
+    xhr.onabort = () => reject(signal ? abortReason(signal) : new DOMException('The upload was aborted', 'AbortError'));
+    signal?.addEventListener('abort', onAbort, { once: true });
+    xhr.send(body);
+  });
+}
+
+async function putWithFetch(fetchImpl: FetchLike, target: UploadTarget, prepared: Prepared, report: Report | undefined, signal?: AbortSignal) {
+  const { url, method, headers } = target;
+  let body: BodyInit;
+  const init: RequestInit & { duplex?: 'half' } = { method, headers, signal: signal ?? null };
+  // Stream (and count) the bytes where runtimes support streamed request bodies (Node), or when the
+  // input is a stream anyway; storage needs a Content-Length, so it is set explicitly.
+  if (prepared.body instanceof Blob && !(report && nodeVersion())) {
+    body = prepared.body;
+  } else {
+    let stream: ReadableStream<Uint8Array> = prepared.body instanceof Blob ? prepared.body.stream() : prepared.body;
+    if (report) {
+      let sent = 0;
+      stream = stream.pipeThrough(
+        new TransformStream<Uint8Array, Uint8Array>({
+          transform(chunk, controller) {
+            sent += chunk.byteLength;
+            report(sent);
+            controller.enqueue(chunk);
+          },
+        }),
+      );
+    }
+    body = stream as ReadableStream<Uint8Array<ArrayBuffer>>;
+    headers.set('Content-Length', String(prepared.size));
+    init.duplex = 'half';
+  }
+  init.body = body;
+  const request = new Request(url, init);
+  let response: Response;
+  try {
+    response = await fetchImpl(request);
+  } catch (err) {
+    if (isAbortLike(err) || signal?.aborted) throw signal?.aborted ? abortReason(signal) : err;
+    throw networkError(request, err);
+  }
+  await response.body?.cancel().catch(() => {});
+  if (response.status !== 200) throw uploadError(target, response.status);
+}
+
+
+/** @internal Where and how to send the bytes. */
+export interface UploadTarget {
+  url: string;
+  method: string;
+  headers: Headers;
+}
+
+/** @internal The storage request `generate-url` describes, with the signed headers only. */
+export function uploadTarget(answer: GenerateUploadUrlResponse): UploadTarget {
+  const headers = new Headers();
+  for (const [key, value] of Object.entries(answer.headers ?? {})) {
+    // The storage URL is signed; our bearer token must never travel there.
+    if (!/^(authorization|host|content-length)$/i.test(key)) headers.set(key, value);
+  }
+  if (!headers.has('Content-Type') && answer.content_type) headers.set('Content-Type', answer.content_type);
+  return { url: answer.upload_url || answer.url || answer.presigned_url, method: answer.method || 'PUT', headers };
+}
+
+/**
+ * @internal Sends the prepared bytes to storage; only an HTTP 200 counts. `xhr` picks
+ * XMLHttpRequest (browsers without a custom fetch); `onProgress` hears 0 % first and 100 % last.
+ */
+export async function putToStorage(
+  target: UploadTarget,
+  prepared: Prepared,
+  o: { fetch: FetchLike; xhr: boolean; onProgress: ((p: UploadProgress) => void) | undefined; signal: AbortSignal | undefined },
+): Promise<void> {
+  const report = o.onProgress ? progressReporter(prepared.size, o.onProgress) : undefined;
+  report?.(0, true);
+  if (o.xhr) {
+    const blob = prepared.body instanceof Blob ? prepared.body : await new Response(prepared.body).blob();
+    await putWithXhr(target, blob, report ?? (() => {}), o.signal);
+  } else {
+    await putWithFetch(o.fetch, target, prepared, report, o.signal);
+  }
+  report?.(prepared.size, true);
+}
