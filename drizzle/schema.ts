@@ -108,7 +108,10 @@ export const jobs = pgTable(
       .where(sql`${t.idempotencyKey} is not null`),
     // Per-job callback URLs are looked up by their token on every callback.
     uniqueIndex('jobs_callback_token_uq').on(t.callbackToken),
-    index('jobs_status_created_at_idx').on(t.status, t.createdAt),
+    // The job list pages newest first by (created_at, id), with or without a status (keyset paging);
+    // the dispatcher's claim walks the pending ones oldest first.
+    index('jobs_status_created_at_id_idx').on(t.status, t.createdAt, t.id),
+    index('jobs_created_at_id_idx').on(t.createdAt, t.id),
     index('jobs_owner_created_at_idx').on(t.owner, t.createdAt.desc()),
     index('jobs_processing_last_heard_at_idx')
       .on(t.lastHeardAt)

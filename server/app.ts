@@ -49,7 +49,7 @@ export function createApp(deps: AppDeps) {
   const app = new OpenAPIHono<AppEnv>();
   const ctx: RouteContext = {
     deps,
-    jobs: createJobStore(deps.database.db),
+    jobs: createJobStore(deps.database.db, deps.events.versions),
     limiter: createRateLimiter(config.rateLimitPerMinute),
     streams: createStreamLimits(config.streams),
     uploads: createUploadQuota(config.uploads),

@@ -6,7 +6,8 @@ import postgres from 'postgres';
 import * as schema from '../../drizzle/schema.js';
 
 export type Schema = typeof schema;
-export type Database = PostgresJsDatabase<Schema>;
+/** Drizzle, with the postgres.js client it runs on (`$client`) for the prepared statements of the hot paths. */
+export type Database = PostgresJsDatabase<Schema> & { $client: Sql };
 export type Sql = postgres.Sql;
 
 export interface DatabaseOptions {

@@ -4,10 +4,10 @@
  * to a response; every change to a job goes through the store (server/jobs/store.ts).
  */
 import { randomUUID } from 'node:crypto';
-import type { EventAuth, JobRow } from '../../drizzle/schema.js';
+import type { EventAuth } from '../../drizzle/schema.js';
 import type { Config } from '../config.js';
 import { ApiError } from '../errors.js';
-import type { MlCallback } from '../generated/v1.1/routes.js';
+import type { JobStatus, MlCallback } from '../generated/v1.1/routes.js';
 import { authEnabled, sameOwner } from '../http/auth.js';
 import type { JobStore } from '../jobs/store.js';
 import { isSafeKey, type ObjectInfo, type Storage } from '../storage/index.js';
@@ -65,10 +65,10 @@ export async function processableFile(rules: JobRules, owner: string | null, sou
 export async function requestProcessing(
   rules: JobRules,
   request: { owner: string | null; client: string; source: JobSource; language: string; idempotencyKey: string | null },
-): Promise<{ row: JobRow; created: boolean; size: number }> {
+): Promise<{ row: { id: string; status: JobStatus }; created: boolean; size: number }> {
   const { key, info } = await processableFile(rules, request.owner, request.source);
   const fingerprint = requestFingerprint({ fileKey: key, language: request.language });
-  const { row, created } = await rules.jobs.create({
+  const { created, requestHash, ...row } = await rules.jobs.create({
     id: randomUUID(),
     fileKey: key,
     fileSize: info.size,
@@ -79,12 +79,12 @@ export async function requestProcessing(
     requestHash: request.idempotencyKey === null ? null : fingerprint,
     callbackToken: newCallbackToken(),
   });
-  if (!created) checkSameRequest(row.requestHash, fingerprint);
+  if (!created) checkSameRequest(requestHash, fingerprint);
   return { row, created, size: info.size };
 }
 
 /** A job the caller may see: with authentication on, only their own; anyone else's is JOB_NOT_FOUND, as if it did not exist. */
-export async function ownedJob<R extends Pick<JobRow, 'owner'>>(
+export async function ownedJob<R extends { owner: string | null }>(
   rules: Pick<JobRules, 'config'>,
   owner: string | null,
   id: string,

@@ -1,26 +1,32 @@
 /** Job rows to API bodies: the one place where the database shape meets the spec's shape. */
-import type { JobRow } from '../../drizzle/schema.js';
-import type { JobStatusResponse, JobSummary, TranscriptResult } from '../generated/v1.1/routes.js';
+import type { JobStatusResponse, JobSummary } from '../generated/v1.1/routes.js';
+import type { JobListRow, JobView } from './reads.js';
 
-/**
- * The status body. `result` is present exactly when the job is completed, so the response that first
- * says `completed` carries it (docs/results.md).
- */
-export function toJobStatus(row: JobRow): JobStatusResponse {
+/** The status body without its result; typed, so a field the spec does not know fails the typecheck. */
+function statusFields(job: JobView): Omit<JobStatusResponse, 'result'> {
   return {
-    job_id: row.id,
-    status: row.status,
-    progress: row.progress,
-    message: row.message,
-    language: row.language,
-    ...(row.status === 'completed' && row.result ? { result: row.result as TranscriptResult } : {}),
-    ...(row.status === 'failed' ? { error_code: row.errorCode, error_message: row.errorMessage } : {}),
-    created_at: row.createdAt.toISOString(),
-    updated_at: row.updatedAt.toISOString(),
+    job_id: job.id,
+    status: job.status,
+    progress: job.progress,
+    message: job.message,
+    language: job.language,
+    ...(job.status === 'failed' ? { error_code: job.errorCode, error_message: job.errorMessage } : {}),
+    created_at: job.createdAt,
+    updated_at: job.updatedAt,
   };
 }
 
-export function toJobSummary(row: JobRow): JobSummary {
+/**
+ * The status body as JSON text. `result` is present exactly when the job is completed, so the
+ * response that first says `completed` carries it (docs/results.md); it is the stored canonical JSON,
+ * spliced in as it came from the database rather than parsed and serialised again.
+ */
+export function statusJson(job: JobView): string {
+  const fields = JSON.stringify(statusFields(job));
+  return job.status === 'completed' && job.result !== null ? `${fields.slice(0, -1)},"result":${job.result}}` : fields;
+}
+
+export function toJobSummary(row: JobListRow): JobSummary {
   return {
     job_id: row.id,
     status: row.status,
@@ -28,10 +34,10 @@ export function toJobSummary(row: JobRow): JobSummary {
     file_key: row.fileKey,
     owner: row.owner,
     error_code: row.errorCode,
-    created_at: row.createdAt.toISOString(),
-    updated_at: row.updatedAt.toISOString(),
+    created_at: row.createdAt,
+    updated_at: row.updatedAt,
   };
 }
 
 /** A weak ETag that changes with every write to the row. */
-export const etagOf = (row: Pick<JobRow, 'id' | 'version'>) => `W/"${row.id}-${row.version}"`;
+export const etagOf = (row: { id: string; version: number }) => `W/"${row.id}-${row.version}"`;

@@ -1,28 +1,34 @@
 /**
- * The one module that writes jobs (docs/job-lifecycle.md). It locks the row, asks the lifecycle
- * (server/jobs/lifecycle.ts) what an input does, and stores the decision: the row, its `job_events`
- * row and `pg_notify('job_changed', id)` in one transaction, so open event streams on every backend
- * process see each change at once. Handlers, the dispatcher and the watchdog call only this module;
- * test/jobs/single-writer.test.ts keeps it that way.
+ * The one module that writes jobs (docs/job-lifecycle.md). The lifecycle (server/jobs/lifecycle.ts)
+ * decides what an input does to a snapshot of the job; this module stores the decision: the row, its
+ * `job_events` row and `pg_notify('job_changed', '<id>:<version>')`, always as ONE statement, so open
+ * event streams and status caches on every backend process see each change at once.
  *
- * Each transition is today a row lock, a decision in JavaScript and the writes. Every guard of the
- * lifecycle is a check of the row's status (and, for callbacks, `failed_by`), so a transition can
- * become one statement here without moving a rule elsewhere: an `UPDATE ... WHERE status = ...
- * RETURNING` feeding the `job_events` insert and `pg_notify` in a CTE.
+ * A transition is optimistic first: decide on the last snapshot this process saw of the job (or one
+ * read without a lock), then write with a WHERE that holds only if the row is still that snapshot
+ * (`version`, which every visible change bumps, and `dispatch_attempts`, which an invisible claim
+ * changes). Nothing else a decision reads can change without one of the two moving, so a matching
+ * row is exactly the row the lifecycle decided on, and the statement's own row lock makes the write
+ * atomic. A row that moved falls back to the locked path: `select ... for update`, decide, the same
+ * statement. Handlers, the dispatcher and the watchdog call only this module;
+ * test/jobs/single-writer.test.ts keeps it that way.
  */
-import { and, count, desc, eq, sql, type SQL } from 'drizzle-orm';
-import { jobEvents, jobs, webhookDeliveries, type JobRow } from '../../drizzle/schema.js';
-import type { Database } from '../db/client.js';
+import type { JobRow } from '../../drizzle/schema.js';
+import type { Database, Sql } from '../db/client.js';
 import type { JobStatus, MlCallback } from '../generated/v1.1/routes.js';
 import { created, decide, type DbTime, type Decision, type JobEvent, type JobInput, type JobPatch, type JobSnapshot } from './lifecycle.js';
+import { createJobReads } from './reads.js';
 import { storableJson } from './text.js';
 
 export const JOB_CHANNEL = 'job_changed';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** "ECG" + 2 (migrations use + 1): the advisory lock that serialises claims across processes (docs/dispatch.md). */
 const DISPATCH_LOCK = 0x4543_4702;
+/** Snapshots remembered per process for the optimistic path; an evicted one costs one read. */
+const SNAPSHOTS_MAX = 10_000;
 
-type Tx = Parameters<Parameters<Database['transaction']>[0]>[0];
+type Runner = Pick<Sql, 'unsafe'>;
+type Row = Record<string, unknown>;
 
 export interface NewJob {
   id: string;
@@ -38,123 +44,213 @@ export interface NewJob {
 }
 
 /** What a decision needs, and what the dispatcher needs to send a claimed job; never the result. */
-const LOCKED = {
-  id: jobs.id,
-  status: jobs.status,
-  progress: jobs.progress,
-  message: jobs.message,
-  failedBy: jobs.failedBy,
-  dispatchAttempts: jobs.dispatchAttempts,
-  fileKey: jobs.fileKey,
-  language: jobs.language,
-  owner: jobs.owner,
-  callbackToken: jobs.callbackToken,
-};
 export type LockedJob = JobSnapshot & Pick<JobRow, 'id' | 'owner' | 'callbackToken'>;
+type Known = LockedJob & { version: number };
+
+const SNAPSHOT = `id, status, progress, message, failed_by as "failedBy", dispatch_attempts as "dispatchAttempts",
+  file_key as "fileKey", language, owner, callback_token as "callbackToken", version`;
 
 /** The outcome of one input: the decision, and the job as it was before it. */
 export type Transition = { job: LockedJob; decision: Decision } | { job: undefined; decision: undefined };
+const NONE: Transition = { job: undefined, decision: undefined };
 
-const time = (t: DbTime): SQL => (t.plusMs === 0 ? sql`now()` : sql`now() + ${`${t.plusMs} milliseconds`}::interval`);
-const timeOrNull = (t: DbTime | null | undefined): SQL | null | undefined => (t === undefined ? undefined : t === null ? null : time(t));
+const COLUMNS: Record<keyof JobPatch, [column: string, cast: string]> = {
+  status: ['status', 'text'],
+  progress: ['progress', 'int'],
+  message: ['message', 'text'],
+  errorCode: ['error_code', 'text'],
+  errorMessage: ['error_message', 'text'],
+  failedBy: ['failed_by', 'text'],
+  dispatchAttempts: ['dispatch_attempts', 'int'],
+  dispatchedAt: ['dispatched_at', 'time'],
+  nextDispatchAt: ['next_dispatch_at', 'time'],
+  lastHeardAt: ['last_heard_at', 'time'],
+  completedAt: ['completed_at', 'time'],
+  result: ['result', 'json'],
+  rawResult: ['raw_result', 'json'],
+};
 
-/** A patch as Drizzle's `set`: times become the database's `now()`; absent (undefined) columns are left out by Drizzle. */
-function columns(patch: JobPatch, visible: boolean) {
-  const { dispatchedAt, nextDispatchAt, lastHeardAt, completedAt, ...plain } = patch;
-  return {
-    ...plain,
-    dispatchedAt: timeOrNull(dispatchedAt),
-    nextDispatchAt: timeOrNull(nextDispatchAt),
-    lastHeardAt: timeOrNull(lastHeardAt),
-    completedAt: timeOrNull(completedAt),
-    // Drizzle bumps version and updated_at on every update that does not set them (drizzle/schema.ts).
-    ...(visible ? {} : { version: sql`${jobs.version}`, updatedAt: sql`${jobs.updatedAt}` }),
+/** Builds one statement's text and parameters; `$n` placeholders are numbered as values are added. */
+class Statement {
+  readonly params: unknown[] = [];
+  value(v: unknown, cast: string): string {
+    this.params.push(v);
+    return `$${this.params.length}::${cast}`;
+  }
+  time(t: DbTime): string {
+    return t.plusMs === 0 ? 'now()' : `now() + ${this.value(t.plusMs, 'int')} * interval '1 millisecond'`;
+  }
+  /** A patch value as SQL: times are the database's `now()`, JSON goes in as text (already serialised once). */
+  set(cast: string, v: unknown): string {
+    if (v === null) return 'null';
+    if (cast === 'time') return this.time(v as DbTime);
+    if (cast === 'json') return `${this.value(JSON.stringify(v), 'text')}::jsonb`;
+    return this.value(v, cast);
+  }
+}
+
+type Writable = Extract<Decision, { outcome: 'apply' }> | (Extract<Decision, { outcome: 'ignore' }> & { event: JobEvent });
+/** Whether a decision writes anything: a change, or an ignored input's event. */
+const writable = (d: Decision): d is Writable => d.outcome === 'apply' || (d.outcome === 'ignore' && d.event !== null);
+
+/**
+ * The one statement that stores a decision: the `webhook-id` (when given; nothing else happens for a
+ * replayed one), the row, its event and the notification. With `guard`, it applies only to a row that
+ * is still that snapshot; without, the caller holds the row lock.
+ */
+function statementFor(id: string, d: Writable, opts: { guard?: Known | undefined; webhookId?: string | undefined }): Statement & { text: string } {
+  const s = new Statement();
+  const jobId = s.value(id, 'uuid');
+  const ctes: string[] = [];
+  const conditions = [`id = ${jobId}`];
+  if (opts.guard) conditions.push(`version = ${s.value(opts.guard.version, 'int')}`, `dispatch_attempts = ${s.value(opts.guard.dispatchAttempts, 'int')}`);
+  if (opts.webhookId !== undefined) {
+    ctes.push(`fresh as (insert into webhook_deliveries (webhook_id, job_id) values (${s.value(opts.webhookId, 'text')}, ${jobId}) on conflict do nothing returning 1)`);
+    conditions.push('exists (select from fresh)');
+  }
+  const where = conditions.join(' and ');
+  let source: string;
+  if (d.outcome === 'apply') {
+    const sets = Object.entries(d.patch)
+      .filter(([, v]) => v !== undefined)
+      .map(([key, v]) => {
+        const [column, cast] = COLUMNS[key as keyof JobPatch];
+        return `${column} = ${s.set(cast, v)}`;
+      });
+    // A claim is invisible to clients: version and updated_at stay (docs/job-lifecycle.md).
+    if (d.visible) sets.push('version = version + 1', 'updated_at = now()');
+    ctes.push(`changed as (update jobs set ${sets.join(', ')} where ${where} returning ${SNAPSHOT})`);
+    if (d.visible) ctes.push(`note as (select pg_notify('${JOB_CHANNEL}', id::text || ':' || version) from changed)`);
+    source = 'changed';
+  } else {
+    // An ignored input changes nothing; its event is recorded only against the snapshot it was decided on.
+    ctes.push(`changed as (select ${SNAPSHOT} from jobs where ${where})`);
+    source = 'changed';
+  }
+  const e = d.event;
+  if (e) {
+    ctes.push(`event as (insert into job_events (job_id, kind, from_status, to_status, progress, auth, detail)
+      select id, ${s.value(e.kind, 'text')}, ${s.value(e.from, 'text')}, ${s.value(e.to, 'text')}, ${s.value(e.progress, 'int')}, ${s.value(e.auth, 'text')}, ${s.set('json', e.detail)} from ${source})`);
+  }
+  const counted = [
+    opts.webhookId !== undefined ? '(select count(*) from fresh)::int as fresh' : '1 as fresh',
+    ctes.some((c) => c.startsWith('note ')) ? '(select count(*) from note)::int as notes' : '0 as notes',
+  ];
+  const text = `with ${ctes.join(',\n')}\nselect ${counted.join(', ')}, c.* from (values (1)) as one(x) left join changed c on true`;
+  return Object.assign(s, { text });
+}
+
+/** What a stored statement said: whether the webhook-id was new, and the job after it (absent: the guard failed). */
+async function run(db: Runner, st: Statement & { text: string }): Promise<{ fresh: boolean; after: Known | undefined }> {
+  const [row] = await db.unsafe<Row[]>(st.text, st.params as never[], { prepare: true });
+  const { fresh, notes: _notes, ...job } = row ?? {};
+  return { fresh: fresh === 1, after: job.id ? (job as unknown as Known) : undefined };
+}
+
+/** Told of every version this store writes (the status cache of server/jobs/events.ts). */
+export interface WriteListener {
+  wrote(id: string, version: number): void;
+}
+
+export function createJobStore(db: Database, listener?: WriteListener) {
+  // Optional only for apps built without a database, to read their routes (test/contract/app-document.test.ts).
+  const sql = db?.$client;
+  const reads = createJobReads(sql);
+  const snapshots = new Map<string, Known>();
+  const remember = (job: Known | undefined) => {
+    if (!job) return;
+    listener?.wrote(job.id, job.version);
+    snapshots.delete(job.id);
+    if (job.status === 'completed' || job.status === 'cancelled') return;
+    snapshots.set(job.id, job);
+    if (snapshots.size > SNAPSHOTS_MAX) snapshots.delete(snapshots.keys().next().value!);
   };
-}
+  const snapshotOf = async (runner: Runner, id: string, lock: boolean): Promise<Known | undefined> => {
+    const [row] = await runner.unsafe<Row[]>(`select ${SNAPSHOT} from jobs where id = $1::uuid${lock ? ' for update' : ''}`, [id], { prepare: true });
+    return row as Known | undefined;
+  };
 
-async function record(tx: Tx, jobId: string, event: JobEvent): Promise<void> {
-  await tx.insert(jobEvents).values({ jobId, kind: event.kind, fromStatus: event.from, toStatus: event.to, progress: event.progress, auth: event.auth, detail: event.detail });
-}
+  /** Decides and stores one input under the row lock; `claimed`: this delivery's webhook-id is already ours. */
+  function locked(id: string, input: JobInput, webhookId: string | undefined): Promise<Transition> {
+    return sql.begin(async (tx) => {
+      const job = await snapshotOf(tx, id, true);
+      if (!job) return NONE;
+      const decision = decide(job, input);
+      if (!writable(decision)) return { job, decision };
+      const { fresh, after } = await run(tx, statementFor(id, decision, { webhookId }));
+      if (!fresh) return { job, decision: { outcome: 'ignore', reason: 'duplicate webhook-id', event: null } };
+      remember(after ?? job);
+      return { job, decision };
+    }) as Promise<Transition>;
+  }
 
-async function notify(tx: Tx, id: string): Promise<void> {
-  await tx.execute(sql`select pg_notify(${JOB_CHANNEL}, ${id})`);
-}
+  /** The optimistic path first (see the module comment), the locked path when the row moved. */
+  async function transition(id: string, input: JobInput, webhookId?: string): Promise<Transition> {
+    const job = snapshots.get(id) ?? (await snapshotOf(sql, id, false));
+    if (!job) return NONE;
+    const decision = decide(job, input);
+    if (!writable(decision)) {
+      // Nothing to write, but the answer must hold for the row as it is now.
+      return snapshots.has(id) ? locked(id, input, webhookId) : { job, decision };
+    }
+    const { fresh, after } = await run(sql, statementFor(id, decision, { guard: job, webhookId }));
+    if (!fresh) return { job, decision: { outcome: 'ignore', reason: 'duplicate webhook-id', event: null } };
+    if (after) {
+      remember(after);
+      return { job, decision };
+    }
+    snapshots.delete(id);
+    // The webhook-id was stored by the statement above: the locked retry must not claim it again.
+    return locked(id, input, undefined);
+  }
 
-/** Stores a decision about a row this transaction has locked. */
-async function store(tx: Tx, id: string, decision: Decision): Promise<void> {
-  if (decision.outcome === 'refuse') return;
-  if (decision.outcome === 'apply') await tx.update(jobs).set(columns(decision.patch, decision.visible)).where(eq(jobs.id, id));
-  if (decision.event) await record(tx, id, decision.event);
-  if (decision.outcome === 'apply' && decision.visible) await notify(tx, id);
-}
-
-async function lock(tx: Tx, id: string): Promise<LockedJob | undefined> {
-  const [row] = await tx.select(LOCKED).from(jobs).where(eq(jobs.id, id)).for('update');
-  return row;
-}
-
-async function transitionIn(tx: Tx, id: string, input: JobInput): Promise<Transition> {
-  const job = await lock(tx, id);
-  if (!job) return { job: undefined, decision: undefined };
-  const decision = decide(job, input);
-  await store(tx, id, decision);
-  return { job, decision };
-}
-
-export function createJobStore(db: Database) {
   return {
+    ...reads,
+
     /**
-     * Stores a pending job and its `created` event. With an idempotency key the same owner already
-     * used, returns the earlier job instead.
+     * Stores a pending job, its `created` event and its notification in one statement. With an
+     * idempotency key the same owner already used, returns the earlier job instead.
      */
-    async create(input: NewJob): Promise<{ row: JobRow; created: boolean }> {
+    async create(input: NewJob): Promise<{ id: string; status: JobStatus; requestHash: string | null; created: boolean }> {
       const job = storableJson(input);
       const { patch, event } = created();
-      return db.transaction(async (tx) => {
-        const [row] = await tx
-          .insert(jobs)
-          .values({ ...job, status: patch.status, nextDispatchAt: time(patch.nextDispatchAt) })
-          .onConflictDoNothing()
-          .returning();
-        if (row) {
-          await record(tx, row.id, event);
-          await notify(tx, row.id);
-          return { row, created: true };
-        }
-        if (job.idempotencyKey === null) throw new Error('job insert conflicted without an idempotency key');
-        const [existing] = await tx
-          .select()
-          .from(jobs)
-          .where(and(sql`coalesce(${jobs.owner}, '') = ${job.owner ?? ''}`, eq(jobs.idempotencyKey, job.idempotencyKey)));
-        if (!existing) throw new Error('idempotent job vanished');
-        return { row: existing, created: false };
-      });
+      const s = new Statement();
+      const text = `with made as (
+          insert into jobs (id, status, file_key, file_size, content_type, language, owner, idempotency_key, request_hash, callback_token, next_dispatch_at)
+          values (${s.value(job.id, 'uuid')}, ${s.value(patch.status, 'text')}, ${s.value(job.fileKey, 'text')}, ${s.value(job.fileSize, 'bigint')},
+            ${s.value(job.contentType, 'text')}, ${s.value(job.language, 'text')}, ${s.value(job.owner, 'text')}, ${s.value(job.idempotencyKey, 'text')},
+            ${s.value(job.requestHash, 'text')}, ${s.value(job.callbackToken, 'text')}, ${s.time(patch.nextDispatchAt)})
+          on conflict do nothing returning id, status, version),
+        event as (insert into job_events (job_id, kind, from_status, to_status, progress, auth)
+          select id, ${s.value(event.kind, 'text')}, null, ${s.value(event.to, 'text')}, ${s.value(event.progress, 'int')}, ${s.value(event.auth, 'text')} from made),
+        note as (select pg_notify('${JOB_CHANNEL}', id::text || ':' || version) from made)
+        select id, status, (select count(*) from note)::int as notes from made`;
+      const [row] = await sql.unsafe<Row[]>(text, s.params as never[], { prepare: true });
+      if (row) {
+        listener?.wrote(row.id as string, 0);
+        return { id: row.id as string, status: row.status as JobStatus, requestHash: job.requestHash, created: true };
+      }
+      if (job.idempotencyKey === null) throw new Error('job insert conflicted without an idempotency key');
+      const [existing] = await sql<{ id: string; status: JobStatus; requestHash: string | null }[]>`
+        select id, status, request_hash as "requestHash" from jobs where idempotency_owner = ${job.owner ?? ''} and idempotency_key = ${job.idempotencyKey}`;
+      if (!existing) throw new Error('idempotent job vanished');
+      return { ...existing, created: false };
     },
 
-    /** Applies one input to one job under its row lock. */
+    /** Applies one input to one job. */
     transition(id: string, input: JobInput): Promise<Transition> {
-      return db.transaction((tx) => transitionIn(tx, id, input));
+      return transition(id, input);
     },
 
     /**
      * Applies an authenticated ML callback. `webhookId`, when given, is remembered in the same
-     * transaction, so a replayed delivery is ignored exactly once. A `job_id` that is not a UUID is
+     * statement, so a replayed delivery is ignored exactly once. A `job_id` that is not a UUID is
      * no job of ours (the column refuses anything else).
      */
     async callback(received: MlCallback, auth: Extract<JobInput, { type: 'callback' }>['auth'], webhookId?: string): Promise<Transition> {
       const report = storableJson(received);
-      if (!UUID.test(report.job_id)) return { job: undefined, decision: undefined };
-      return db.transaction(async (tx) => {
-        const job = await lock(tx, report.job_id);
-        if (!job) return { job: undefined, decision: undefined };
-        if (webhookId !== undefined) {
-          const fresh = await tx.insert(webhookDeliveries).values({ webhookId, jobId: job.id }).onConflictDoNothing().returning();
-          if (fresh.length === 0) return { job, decision: { outcome: 'ignore', reason: 'duplicate webhook-id', event: null } };
-        }
-        const decision = decide(job, { type: 'callback', report, auth });
-        await store(tx, job.id, decision);
-        return { job, decision };
-      });
+      if (!UUID.test(report.job_id)) return NONE;
+      return transition(report.job_id.toLowerCase(), { type: 'callback', report, auth }, webhookId);
     },
 
     /**
@@ -163,26 +259,21 @@ export function createJobStore(db: Database) {
      * across all backend processes (docs/dispatch.md).
      */
     async claimNext(opts: { maxBusy: number; leaseMs: number }): Promise<LockedJob | undefined> {
-      return db.transaction(async (tx) => {
-        await tx.execute(sql`select pg_advisory_xact_lock(${DISPATCH_LOCK})`);
-        const [busy] = await tx
-          .select({ n: sql<number>`count(*)::int` })
-          .from(jobs)
-          .where(sql`${jobs.status} = 'processing' or (${jobs.status} = 'pending' and ${jobs.dispatchedAt} is not null and ${jobs.nextDispatchAt} > now())`);
+      return sql.begin(async (tx) => {
+        await tx`select pg_advisory_xact_lock(${DISPATCH_LOCK})`;
+        const [busy] = await tx<{ n: number }[]>`select count(*)::int as n from jobs
+          where status = 'processing' or (status = 'pending' and dispatched_at is not null and next_dispatch_at > now())`;
         if ((busy?.n ?? 0) >= opts.maxBusy) return undefined;
-        const [due] = await tx
-          .select(LOCKED)
-          .from(jobs)
-          .where(sql`${jobs.status} = 'pending' and ${jobs.nextDispatchAt} <= now()`)
-          .orderBy(jobs.createdAt, jobs.id)
-          .limit(1)
-          .for('update', { skipLocked: true });
+        const [due] = await tx.unsafe<Row[]>(`select ${SNAPSHOT} from jobs where status = 'pending' and next_dispatch_at <= now()
+          order by created_at, id limit 1 for update skip locked`, [], { prepare: true });
         if (!due) return undefined;
-        const decision = decide(due, { type: 'claim', leaseMs: opts.leaseMs });
+        const job = due as unknown as Known;
+        const decision = decide(job, { type: 'claim', leaseMs: opts.leaseMs });
         if (decision.outcome !== 'apply') return undefined;
-        await store(tx, due.id, decision);
-        return { ...due, dispatchAttempts: decision.patch.dispatchAttempts ?? due.dispatchAttempts };
-      });
+        const { after } = await run(tx, statementFor(job.id, decision, {}));
+        remember(after);
+        return after;
+      }) as Promise<LockedJob | undefined>;
     },
 
     /**
@@ -191,58 +282,34 @@ export function createJobStore(db: Database) {
      * already failed no longer matches, so no job times out twice. Returns how many did.
      */
     async timeOutStalled(opts: { silenceMs: number; capMs: number }): Promise<number> {
-      const silence = `${opts.silenceMs} milliseconds`;
-      const cap = `${opts.capMs} milliseconds`;
-      return db.transaction(async (tx) => {
-        const stalled = await tx
-          .select({ ...LOCKED, overCap: sql<boolean>`coalesce(${jobs.dispatchedAt}, ${jobs.createdAt}) < now() - ${cap}::interval` })
-          .from(jobs)
-          .where(
-            sql`${jobs.status} = 'processing' and (coalesce(${jobs.lastHeardAt}, ${jobs.dispatchedAt}, ${jobs.createdAt}) < now() - ${silence}::interval
-              or coalesce(${jobs.dispatchedAt}, ${jobs.createdAt}) < now() - ${cap}::interval)`,
-          )
-          .for('update', { skipLocked: true });
+      return sql.begin(async (tx) => {
+        const stalled = await tx.unsafe<Row[]>(
+          `select ${SNAPSHOT}, coalesce(dispatched_at, created_at) < now() - $2::int * interval '1 millisecond' as "overCap" from jobs
+            where status = 'processing' and (coalesce(last_heard_at, dispatched_at, created_at) < now() - $1::int * interval '1 millisecond'
+              or coalesce(dispatched_at, created_at) < now() - $2::int * interval '1 millisecond')
+            for update skip locked`,
+          [opts.silenceMs, opts.capMs],
+          { prepare: true },
+        );
         let n = 0;
-        for (const { overCap, ...job } of stalled) {
+        for (const { overCap, ...row } of stalled) {
+          const job = row as unknown as Known;
           const input: JobInput = overCap
             ? { type: 'timeout', cause: 'cap', seconds: Math.round(opts.capMs / 1000) }
             : { type: 'timeout', cause: 'silence', seconds: Math.round(opts.silenceMs / 1000) };
           const decision = decide(job, input);
-          await store(tx, job.id, decision);
-          if (decision.outcome === 'apply') n += 1;
+          if (decision.outcome !== 'apply') continue;
+          const { after } = await run(tx, statementFor(job.id, decision, {}));
+          remember(after);
+          n += 1;
         }
         return n;
-      });
+      }) as Promise<number>;
     },
 
     /** Forgets `webhook-id`s older than the signature tolerance allows to replay (docs/callbacks.md). */
     async forgetWebhookIds(olderThanMs: number): Promise<void> {
-      await db.delete(webhookDeliveries).where(sql`${webhookDeliveries.receivedAt} < now() - ${`${olderThanMs} milliseconds`}::interval`);
-    },
-
-    async get(id: string): Promise<JobRow | undefined> {
-      const [row] = await db.select().from(jobs).where(eq(jobs.id, id));
-      return row;
-    },
-
-    /** Just what an ETag check needs, without the (possibly megabytes of) result. */
-    async getVersion(id: string): Promise<Pick<JobRow, 'id' | 'owner' | 'version'> | undefined> {
-      const [row] = await db.select({ id: jobs.id, owner: jobs.owner, version: jobs.version }).from(jobs).where(eq(jobs.id, id));
-      return row;
-    },
-
-    async jobIdForCallbackToken(token: string): Promise<string | undefined> {
-      const [row] = await db.select({ id: jobs.id }).from(jobs).where(eq(jobs.callbackToken, token));
-      return row?.id;
-    },
-
-    async list(opts: { status?: JobStatus | undefined; limit: number; offset: number }): Promise<{ rows: JobRow[]; total: number }> {
-      const where = opts.status ? eq(jobs.status, opts.status) : undefined;
-      const [rows, totals] = await Promise.all([
-        db.select().from(jobs).where(where).orderBy(desc(jobs.createdAt), desc(jobs.id)).limit(opts.limit).offset(opts.offset),
-        db.select({ n: count() }).from(jobs).where(where),
-      ]);
-      return { rows, total: totals[0]?.n ?? 0 };
+      await sql`delete from webhook_deliveries where received_at < now() - ${olderThanMs}::int * interval '1 millisecond'`;
     },
   };
 }

@@ -2,14 +2,15 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
-import type { JobRow } from '../../drizzle/schema.js';
 import type { AppEnv, RouteContext } from '../context.js';
 import { cancelJob, type JobRules, type JobSource, ownedJob, requestProcessing } from '../domain/jobs.js';
 import type * as v11 from '../generated/v1.1/routes.js';
-import { requireAdmin, resolveOwner } from '../http/auth.js';
+import { authEnabled, requireAdmin, resolveOwner, sameOwner } from '../http/auth.js';
 import { lastEventVersion } from '../http/stream-limits.js';
 import { TERMINAL } from '../jobs/lifecycle.js';
-import { etagOf, toJobStatus, toJobSummary } from '../jobs/mapper.js';
+import { etagOf, statusJson, toJobSummary } from '../jobs/mapper.js';
+import type { JobView, ListPosition } from '../jobs/reads.js';
+import { ApiError } from '../errors.js';
 
 /** Rough processing time announced to the frontend: the ML server's own estimate (docs/limits.md). */
 const ESTIMATED_SECONDS = 300;
@@ -61,29 +62,44 @@ export function registerJobRoutes(api: OpenAPIHono<AppEnv>, r: typeof v11, { dep
     );
   });
 
+  const { versions } = deps.events;
+  const matches = (ifNoneMatch: string, etag: string) => ifNoneMatch.split(',').some((t) => t.trim() === etag);
+  const visibleTo = (caller: string | null, jobOwner: string | null) => !authEnabled(config.auth) || sameOwner(jobOwner, caller);
+
   api.openapi(r.getJobStatus, async (c) => {
     const { job_id } = c.req.valid('param');
     const caller = await owner(c);
     c.header('Cache-Control', 'no-cache');
     const ifNoneMatch = c.req.valid('header')['if-none-match'];
     if (ifNoneMatch !== undefined) {
-      // The 2-second poll's common case: unchanged. Compare versions without reading the result.
-      const head = await ownedJob(rules, caller, job_id, jobs.getVersion);
-      const etag = etagOf(head);
-      if (ifNoneMatch.split(',').some((t) => t.trim() === etag)) {
+      // The 2-second poll's common case: unchanged, answered from the version cache
+      // (server/jobs/events.ts) or, on a miss, from the version alone, without the result.
+      const id = job_id.toLowerCase();
+      const known = versions.get(id);
+      let etag = known && visibleTo(caller, known.owner) ? etagOf({ id, version: known.version }) : undefined;
+      if (etag === undefined || !matches(ifNoneMatch, etag)) {
+        const began = versions.begin();
+        const head = await ownedJob(rules, caller, job_id, jobs.getVersion);
+        versions.fill(head.id, head, began);
+        etag = etagOf(head);
+      }
+      if (matches(ifNoneMatch, etag)) {
         c.header('ETag', etag);
         return c.body(null, 304);
       }
     }
-    const row = await ownedJob(rules, caller, job_id, jobs.get);
-    c.header('ETag', etagOf(row));
-    return c.json(toJobStatus(row), 200);
+    const began = versions.begin();
+    const job = await ownedJob(rules, caller, job_id, jobs.view);
+    versions.fill(job.id, job, began);
+    c.header('ETag', etagOf(job));
+    c.header('Content-Type', 'application/json');
+    return c.body(statusJson(job), 200);
   });
 
   api.openapi(r.streamJobEvents, async (c) => {
     const { job_id } = c.req.valid('param');
     const caller = await owner(c);
-    const first = await ownedJob(rules, caller, job_id, jobs.get);
+    const first = await ownedJob(rules, caller, job_id, jobs.view);
     // Capped per client and per process, and closed after a maximum lifetime (docs/limits.md).
     const release = streams.acquire(clientKey(c, caller));
     const deadline = Date.now() + streams.maxLifetimeMs;
@@ -96,16 +112,16 @@ export function registerJobRoutes(api: OpenAPIHono<AppEnv>, r: typeof v11, { dep
       });
       stream.onAbort(() => wake?.());
       let lastVersion = lastEventVersion(c.req.header('last-event-id'));
-      let row: JobRow | undefined = first;
+      let row: JobView | undefined = first;
       try {
         while (!stream.aborted && !deps.events.closed && Date.now() < deadline) {
           if (dirty) {
             dirty = false;
-            row = row ?? (await jobs.get(job_id));
+            row = row ?? (await jobs.view(job_id));
             if (!row) break;
             if (row.version !== lastVersion) {
               lastVersion = row.version;
-              await stream.writeSSE({ event: 'status', data: JSON.stringify(toJobStatus(row)), id: String(row.version) });
+              await stream.writeSSE({ event: 'status', data: statusJson(row), id: String(row.version) });
             }
             if (TERMINAL.has(row.status)) break;
             row = undefined;
@@ -143,8 +159,31 @@ export function registerJobRoutes(api: OpenAPIHono<AppEnv>, r: typeof v11, { dep
 
   api.openapi(r.listJobs, async (c) => {
     requireAdmin(config.auth.adminToken, c.req.header('authorization'));
-    const { status, limit, offset } = c.req.valid('query');
-    const { rows, total } = await jobs.list({ status, limit, offset });
-    return c.json({ jobs: rows.map(toJobSummary), total, limit, offset }, 200);
+    const { status, limit, offset, cursor } = c.req.valid('query');
+    if (cursor !== undefined) {
+      const after = positionOf(cursor);
+      const rows = await jobs.list({ status, limit: limit + 1, offset: 0, after });
+      return c.json({ jobs: rows.slice(0, limit).map(toJobSummary), limit, offset: 0, next_cursor: nextCursor(rows, limit) }, 200);
+    }
+    const [rows, total] = await Promise.all([jobs.list({ status, limit: limit + 1, offset }), jobs.count(status)]);
+    return c.json({ jobs: rows.slice(0, limit).map(toJobSummary), total, limit, offset, next_cursor: nextCursor(rows, limit) }, 200);
   });
+}
+
+/** The cursor after a page: the position of its last job, when a further row was found (docs/api-versions.md). */
+function nextCursor(rows: ReadonlyArray<{ position: string; id: string }>, limit: number): string | null {
+  const last = rows.length > limit ? rows[limit - 1] : undefined;
+  return last ? Buffer.from(`${last.position}|${last.id}`).toString('base64url') : null;
+}
+
+const POSITION = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z)\|([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
+
+function positionOf(cursor: string): ListPosition {
+  const m = POSITION.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+  if (!m || Number.isNaN(Date.parse(m[1]!))) {
+    throw new ApiError('VALIDATION_ERROR', 'The request is invalid: cursor: not a cursor this service gave.', {
+      details: [{ path: 'cursor', message: 'not a cursor this service gave' }],
+    });
+  }
+  return { createdAt: m[1]!, id: m[2]! };
 }

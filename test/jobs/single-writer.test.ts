@@ -28,7 +28,7 @@ describe('the jobs table has one writer', () => {
       if (hits) found.set(relative(SERVER, path).split('\\').join('/'), hits);
     }
     // The pattern sees the writer's own statements, so an empty result elsewhere means something.
-    expect(found.get(WRITER)).toEqual(expect.arrayContaining(['.update(jobs)', '.insert(jobs)']));
+    expect(found.get(WRITER)?.map((w) => w.toLowerCase())).toEqual(expect.arrayContaining(['update jobs', 'insert into jobs']));
     found.delete(WRITER);
     expect(Object.fromEntries(found)).toEqual({});
   });

@@ -21,8 +21,8 @@ app.openapi(v11.cancelJob, (c) => c.json({ job_id: 'x', status: 'cancelled' as c
 // @ts-expect-error — `pending` is not the status cancelJob answers
 app.openapi(v11.cancelJob, (c) => c.json({ job_id: 'x', status: 'pending' as const, message: 'm' }, 200));
 
-// @ts-expect-error — `total_count` is not a field of JobListResponse (and `total` is missing)
-app.openapi(v11.listJobs, (c) => c.json({ jobs: [], total_count: 0, limit: 20, offset: 0 }, 200));
+// @ts-expect-error — `total_count` is not a field of JobListPage (and `limit` is missing)
+app.openapi(v11.listJobs, (c) => c.json({ jobs: [], total_count: 0, offset: 0 }, 200));
 
 const uploadAnswer = { presigned_url: 'u', upload_url: 'u', url: 'u', file_key: 'k', fileKey: 'k', expires_in: 1, method: 'PUT' as const, headers: { 'Content-Type': 'video/mp4' }, content_type: 'video/mp4', max_bytes: 1 };
 app.openapi(v11.generateUploadUrl, (c) => {

@@ -33,8 +33,8 @@ export const JobVideoResponseSchema = z.object({ "job_id": z.uuid(), "video_url"
 export type JobVideoResponse = z.infer<typeof JobVideoResponseSchema>;
 export const JobSummarySchema = z.object({ "job_id": z.uuid(), "status": JobStatusSchema, "progress": z.number().int().min(0).max(100), "file_key": z.string(), "owner": z.string().nullable(), "error_code": z.string().nullable().optional(), "created_at": z.iso.datetime({ offset: true }), "updated_at": z.iso.datetime({ offset: true }) }).openapi("JobSummary");
 export type JobSummary = z.infer<typeof JobSummarySchema>;
-export const JobListResponseSchema = z.object({ "jobs": z.array(JobSummarySchema).max(1000000), "total": z.number().int().min(0).max(2147483647), "limit": z.number().int().min(1).max(2147483647), "offset": z.number().int().min(0).max(2147483647) }).openapi("JobListResponse");
-export type JobListResponse = z.infer<typeof JobListResponseSchema>;
+export const JobListPageSchema = z.object({ "jobs": z.array(JobSummarySchema).max(1000000), "total": z.number().int().min(0).max(2147483647).optional(), "limit": z.number().int().min(1).max(2147483647), "offset": z.number().int().min(0).max(2147483647), "next_cursor": z.string().max(200).nullable().optional() }).openapi("JobListPage");
+export type JobListPage = z.infer<typeof JobListPageSchema>;
 export const MlServerHealthResponseSchema = z.object({ "status": z.enum(["healthy","unhealthy","connection_failed","timeout"]), "response_time_ms": z.number().nullable(), "http_status": z.number().int().min(0).max(2147483647).nullable() }).openapi("MlServerHealthResponse");
 export type MlServerHealthResponse = z.infer<typeof MlServerHealthResponseSchema>;
 export const HealthCheckSchema = z.object({ "status": z.enum(["up","down"]), "latency_ms": z.number().min(0) }).openapi("HealthCheck");
@@ -111,8 +111,8 @@ export const listJobs = createRoute({
   path: "/api/upload-video/jobs",
   tags: ["jobs"],
   summary: "List jobs (administrators)",
-  request: { query: z.object({ "status": JobStatusSchema.optional(), "limit": z.preprocess((v) => (v === '' ? Number.NaN : v), z.coerce.number().int().min(1).max(100)).openapi({"type":"integer","minimum":1,"maximum":100,"default":20}).default(20), "offset": z.preprocess((v) => (v === '' ? Number.NaN : v), z.coerce.number().int().min(0).max(1000000)).openapi({"type":"integer","minimum":0,"maximum":1000000,"default":0}).default(0) }) },
-  responses: { 200: { description: "A page of jobs.", content: { "application/json": { schema: JobListResponseSchema } } }, 401: { description: "Missing or invalid credentials (`UNAUTHORIZED`).", content: { "application/json": { schema: ErrorSchema } } }, 404: { description: "No such route (`NOT_FOUND`).", content: { "application/json": { schema: ErrorSchema } } }, 422: { description: "A field is missing or invalid (`VALIDATION_ERROR`); `details` lists each problem.", content: { "application/json": { schema: ErrorSchema } } }, 500: { description: "An unexpected failure (`INTERNAL_ERROR`); the body never holds internals.", content: { "application/json": { schema: ErrorSchema } } } },
+  request: { query: z.object({ "status": JobStatusSchema.optional(), "limit": z.preprocess((v) => (v === '' ? Number.NaN : v), z.coerce.number().int().min(1).max(100)).openapi({"type":"integer","minimum":1,"maximum":100,"default":20}).default(20), "offset": z.preprocess((v) => (v === '' ? Number.NaN : v), z.coerce.number().int().min(0).max(1000000)).openapi({"type":"integer","minimum":0,"maximum":1000000,"default":0}).default(0), "cursor": z.string().min(1).max(200).regex(new RegExp("^[A-Za-z0-9_-]+$")).optional() }) },
+  responses: { 200: { description: "A page of jobs.", content: { "application/json": { schema: JobListPageSchema } } }, 401: { description: "Missing or invalid credentials (`UNAUTHORIZED`).", content: { "application/json": { schema: ErrorSchema } } }, 404: { description: "No such route (`NOT_FOUND`).", content: { "application/json": { schema: ErrorSchema } } }, 422: { description: "A field is missing or invalid (`VALIDATION_ERROR`); `details` lists each problem.", content: { "application/json": { schema: ErrorSchema } } }, 500: { description: "An unexpected failure (`INTERNAL_ERROR`); the body never holds internals.", content: { "application/json": { schema: ErrorSchema } } } },
 });
 
 export const getJobVideo = createRoute({

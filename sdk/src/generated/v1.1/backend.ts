@@ -141,9 +141,15 @@ export interface paths {
         };
         /**
          * List jobs (administrators)
-         * @description A debugging aid: every job, newest first, paginated and filterable by status. Needs the
-         *     administrator token (`ADMIN_TOKEN`) as a Bearer token; without a configured token the route
-         *     answers 404, so it is never open to anyone.
+         * @description A debugging aid: every job, newest first, filterable by status. Needs the administrator token
+         *     (`ADMIN_TOKEN`) as a Bearer token; without a configured token the route answers 404, so it is
+         *     never open to anyone.
+         *
+         *     Page with `cursor`: each page carries `next_cursor`, to be sent back as `cursor` for the next
+         *     (older) jobs, and `null` on the last page. A cursor page costs the same however deep it is,
+         *     and jobs created meanwhile never shift it. A request without `cursor` pages by `offset`, as in
+         *     version 1.0, and its answer also carries `total`, the number of matching jobs; a cursor page
+         *     carries no `total` (counting every job on every page is what keyset paging avoids).
          */
         get: operations["listJobs"];
         put?: never;
@@ -533,14 +539,29 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
         };
-        JobListResponse: {
+        /**
+         * @description A page of the job list in version 1.1: `JobListResponse` plus `next_cursor`, with `total` only
+         *     on pages requested without `cursor`.
+         */
+        JobListPage: {
             jobs: components["schemas"]["JobSummary"][];
-            /** Format: int64 */
-            total: number;
+            /**
+             * Format: int64
+             * @description The number of jobs matching `status`; present only when the request had no `cursor`.
+             */
+            total?: number;
             /** Format: int64 */
             limit: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description The `offset` of the request; 0 for a page requested by `cursor`.
+             */
             offset: number;
+            /**
+             * @description The `cursor` of the next (older) page; `null` on the last page. Always sent by this backend;
+             *     a client reading a 1.0 server's answer, which has none, treats it as the last page.
+             */
+            next_cursor?: string | null;
         };
         MlServerHealthResponse: {
             /** @enum {string} */
@@ -934,6 +955,8 @@ export interface components {
         WebhookSignature: string;
         /** @description `sha256=<hex HMAC-SHA256 of the raw body>`. */
         XSignature256: string;
+        /** @description Where the page starts: the `next_cursor` of the page before, as it was given (opaque). Version 1.1. */
+        JobListCursor: string;
     };
     requestBodies: {
         /** @description A progress, completion or failure report. Bodies up to 50 MB are accepted. */
@@ -1143,12 +1166,14 @@ export interface operations {
     listJobs: {
         parameters: {
             query?: {
-                /** @description Only jobs in this status. */
+                /** @description Only jobs in this status. A cursor is only valid with the status it was given with. */
                 status?: components["schemas"]["JobStatus"];
                 /** @description Page size. */
                 limit?: number;
-                /** @description How many jobs to skip. */
+                /** @description How many jobs to skip, for clients that page by offset; ignored with `cursor`. */
                 offset?: number;
+                /** @description Where the page starts: the `next_cursor` of the page before, as it was given (opaque). Version 1.1. */
+                cursor?: components["parameters"]["JobListCursor"];
             };
             header?: never;
             path?: never;
@@ -1162,7 +1187,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["JobListResponse"];
+                    "application/json": components["schemas"]["JobListPage"];
                 };
             };
             401: components["responses"]["Unauthorized"];
