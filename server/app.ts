@@ -15,6 +15,10 @@ import { ApiError, type ErrorBody } from './errors.js';
 import * as v11 from './generated/v1.1/routes.js';
 import v10Spec from './generated/v1.0/backend.openapi.json' with { type: 'json' };
 import v11Spec from './generated/v1.1/backend.openapi.json' with { type: 'json' };
+import { createClientKey } from './http/client-key.js';
+import { createMetrics } from './http/metrics.js';
+import { metricsMiddleware, registerMetricsRoute } from './http/metrics-http.js';
+import { scrapeSources } from './http/scrape-sources.js';
 import { createRateLimiter } from './http/rate-limit.js';
 import { createJobStore } from './jobs/store.js';
 import { registerCallbackRoutes } from './routes/callbacks.routes.js';
@@ -40,9 +44,18 @@ function createVersionApp() {
 export function createApp(deps: AppDeps) {
   const { config } = deps;
   const app = new OpenAPIHono<AppEnv>();
-  const ctx: RouteContext = { deps, jobs: createJobStore(deps.database.db), limiter: createRateLimiter(config.rateLimitPerMinute) };
+  const metrics = deps.metrics ?? createMetrics(scrapeSources(deps.database, config.databasePoolSize));
+  const ctx: RouteContext = {
+    deps,
+    jobs: createJobStore(deps.database.db),
+    limiter: createRateLimiter(deps.database.db, config.rateLimitPerMinute),
+    clientKey: createClientKey(config.ops.trustedProxies),
+    metrics,
+    probeState: deps.probeState ?? { draining: false },
+  };
 
   app.use(requestId({ limitLength: 100 }));
+  app.use(metricsMiddleware(metrics));
   app.use(async (c, next) => {
     const started = performance.now();
     await next();
@@ -97,6 +110,7 @@ export function createApp(deps: AppDeps) {
   app.route('/', api);
 
   if (deps.storageRoutes) app.route('/storage', deps.storageRoutes);
+  registerMetricsRoute(app, metrics, config.ops.metricsToken);
 
   app.get('/openapi/v1.0.json', (c) => c.json(v10Spec));
   app.get('/openapi/v1.1.json', (c) => c.json(v11Spec));

@@ -3,6 +3,7 @@
  * names users of the original backend already have (the README's configuration table).
  */
 import { z } from 'zod';
+import { OPS_ENV, opsConfig } from './ops-config.js';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
@@ -16,7 +17,7 @@ const optionalUrl = z.url().transform((u) => u.replace(/\/+$/, '')).optional();
 
 const schema = z
   .object({
-    PORT: int(8000, 0),
+    PORT: int(8000, 0).pipe(z.number().max(65535, 'must be a port number between 0 and 65535')),
     HOST: z.string().default('0.0.0.0'),
     /** Where clients and the ML server reach this backend; defaults to http://localhost:PORT. */
     FASTAPI_BASE_URL: optionalUrl,
@@ -61,6 +62,7 @@ const schema = z
     ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
     CORS_ORIGINS: list,
     RATE_LIMIT_PER_MINUTE: int(5, 0),
+    ...OPS_ENV,
   })
   .superRefine((env, ctx) => {
     // A v1.0 ML server posts to one configured URL, without the per-job token: its callbacks can only be
@@ -129,6 +131,7 @@ const schema = z
       },
       corsOrigins: env.CORS_ORIGINS,
       rateLimitPerMinute: env.RATE_LIMIT_PER_MINUTE,
+      ops: opsConfig(env),
     };
   });
 

@@ -8,6 +8,9 @@ import type { Context, Hono } from 'hono';
 import type { Config } from './config.js';
 import type { DatabaseHandle } from './db/client.js';
 import { ApiError } from './errors.js';
+import type { ClientKeyFn } from './http/client-key.js';
+import type { Metrics } from './http/metrics.js';
+import type { ProbeState } from './http/probes.js';
 import type { RateLimiter } from './http/rate-limit.js';
 import type { JobEvents } from './jobs/events.js';
 import type { JobStore } from './jobs/store.js';
@@ -25,6 +28,10 @@ export interface AppDeps {
   logger: Logger;
   /** Wakes the dispatcher after a job was stored (optional: the dispatcher also polls). */
   onJobCreated?: (() => void) | undefined;
+  /** Shared with the dispatcher (one registry per runtime); the app makes its own when absent. */
+  metrics?: Metrics | undefined;
+  /** Set to draining on SIGTERM, for /readyz. */
+  probeState?: ProbeState | undefined;
 }
 
 /** How a callback was authenticated (docs/callbacks.md); also stored with the callback's job event. */
@@ -46,6 +53,9 @@ export interface RouteContext {
   deps: AppDeps;
   jobs: JobStore;
   limiter: RateLimiter;
+  clientKey: ClientKeyFn;
+  metrics: Metrics;
+  probeState: ProbeState;
 }
 
 /** Limits on request bodies: the frontend's JSON is small, ML results can be large (docs/limits.md). */

@@ -213,6 +213,26 @@ export function createJobStore(db: Database) {
       });
     },
 
+    /**
+     * Marks up to `limit` processing jobs the ML server has been silent on for `afterMs`, and that
+     * nobody asked the ML server about for as long, as asked now; returns their ids. Rows another
+     * process holds are skipped, so each job is asked about at most once per interval across
+     * processes (server/jobs/reconcile.ts). Clients see no change: version and updated_at stay.
+     */
+    async claimForReconcile(opts: { afterMs: number; limit: number }): Promise<string[]> {
+      const after = `${opts.afterMs} milliseconds`;
+      const due = sql`select ${jobs.id} from ${jobs} where ${jobs.status} = 'processing'
+        and coalesce(${jobs.lastHeardAt}, ${jobs.dispatchedAt}, ${jobs.createdAt}) < now() - ${after}::interval
+        and (${jobs.lastReconciledAt} is null or ${jobs.lastReconciledAt} < now() - ${after}::interval)
+        order by ${jobs.lastReconciledAt} nulls first limit ${opts.limit} for update skip locked`;
+      const rows = await db
+        .update(jobs)
+        .set({ lastReconciledAt: sql`now()`, version: sql`${jobs.version}`, updatedAt: sql`${jobs.updatedAt}` })
+        .where(sql`${jobs.id} in (${due})`)
+        .returning({ id: jobs.id });
+      return rows.map((r) => r.id);
+    },
+
     /** Forgets `webhook-id`s older than the signature tolerance allows to replay (docs/callbacks.md). */
     async forgetWebhookIds(olderThanMs: number): Promise<void> {
       await db.delete(webhookDeliveries).where(sql`${webhookDeliveries.receivedAt} < now() - ${`${olderThanMs} milliseconds`}::interval`);

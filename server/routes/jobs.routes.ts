@@ -13,12 +13,6 @@ import { etagOf, toJobStatus, toJobSummary } from '../jobs/mapper.js';
 /** Rough processing time announced to the frontend: the ML server's own estimate (docs/limits.md). */
 const ESTIMATED_SECONDS = 300;
 
-function clientKey(c: Context<AppEnv>, owner: string | null): string {
-  if (owner) return `owner:${owner}`;
-  const incoming = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming;
-  return `ip:${incoming?.socket?.remoteAddress ?? 'local'}`;
-}
-
 /** The request body's file: `fileKey` or `file_key` first, then `video_url`. */
 function sourceOf(body: { fileKey?: string | undefined; file_key?: string | undefined; video_url?: string | undefined }): JobSource {
   const fileKey = body.fileKey ?? body.file_key;
@@ -26,21 +20,21 @@ function sourceOf(body: { fileKey?: string | undefined; file_key?: string | unde
   return body.video_url !== undefined ? { videoUrl: body.video_url } : {};
 }
 
-export function registerJobRoutes(api: OpenAPIHono<AppEnv>, r: typeof v11, { deps, jobs, limiter }: RouteContext) {
+export function registerJobRoutes(api: OpenAPIHono<AppEnv>, r: typeof v11, { deps, jobs, limiter, clientKey }: RouteContext) {
   const { config } = deps;
   const rules: JobRules = { config, storage: deps.storage, jobs };
   const owner = (c: Context<AppEnv>) => resolveOwner(config.auth, c.req.header('authorization'));
 
   api.openapi(r.requestProcess, async (c) => {
     const caller = await owner(c);
-    limiter.hit(clientKey(c, caller));
     const body = c.req.valid('json');
-    const { row, created, size } = await requestProcessing(rules, {
-      owner: caller,
-      source: sourceOf(body),
-      language: body.language,
-      idempotencyKey: c.req.valid('header')['idempotency-key'] ?? null,
-    });
+    // Only a request that creates a job uses up the client's limit (server/http/rate-limit.ts).
+    const { row, created, size } = await limiter.limit(
+      c,
+      clientKey(c, caller),
+      () => requestProcessing(rules, { owner: caller, source: sourceOf(body), language: body.language, idempotencyKey: c.req.valid('header')['idempotency-key'] ?? null }),
+      (r) => r.created,
+    );
     if (created) {
       deps.logger.info('job created', { request_id: c.get('requestId'), job_id: row.id, size });
       deps.onJobCreated?.();
