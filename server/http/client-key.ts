@@ -5,6 +5,7 @@
  * from the right). IPv6 clients are grouped by /64: one subscriber usually holds a whole /64, so
  * counting single addresses would give each of them 2^64 budgets.
  */
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Context } from 'hono';
 import ipaddr from 'ipaddr.js';
@@ -29,10 +30,12 @@ export function addressGroup(address: string): string {
  */
 export function createClientKey(trustedProxies: string[]): ClientKeyFn {
   const trust = proxyAddr.compile(trustedProxies);
+  // Requests without a socket only come from in-process callers (app.fetch): one budget per app.
+  const local = `local:${randomUUID()}`;
   return (c, owner) => {
     if (owner) return `owner:${owner}`;
     const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
-    if (!incoming?.socket?.remoteAddress) return 'ip:local';
+    if (!incoming?.socket?.remoteAddress) return local;
     return `ip:${addressGroup(proxyAddr(incoming, trust))}`;
   };
 }
