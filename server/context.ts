@@ -11,6 +11,7 @@ import { ApiError } from './errors.js';
 import type { ClientKeyFn } from './http/client-key.js';
 import type { Metrics } from './http/metrics.js';
 import type { ProbeState } from './http/probes.js';
+import { describeIssues, type Issue } from './http/validation.js';
 import type { RateLimiter } from './http/rate-limit.js';
 import type { JobEvents } from './jobs/events.js';
 import type { JobStore } from './jobs/store.js';
@@ -69,8 +70,8 @@ export function errorResponse(c: Context, err: ApiError): Response {
   return c.json(err.toBody(), err.status);
 }
 
-export function validationError(issues: ReadonlyArray<{ path: PropertyKey[]; message: string; code?: string }>): ApiError {
-  const details = issues.slice(0, 100).map((i) => ({ path: i.path.map(String).join('.') || '(body)', message: i.message }));
+export function validationError(issues: ReadonlyArray<Issue>): ApiError {
+  const details = describeIssues(issues).slice(0, 100);
   const summary = details.slice(0, 3).map((d) => `${d.path}: ${d.message}`).join('; ');
   return new ApiError('VALIDATION_ERROR', `The request is invalid: ${summary}.`, { details });
 }
