@@ -2,10 +2,7 @@
  * `createApp(deps)`: the whole HTTP surface. It receives configuration, database, storage and the ML
  * client as arguments and keeps no module-level state, so tests build as many apps as they like.
  */
-import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { OpenAPIHono } from '@hono/zod-openapi';
-import { Scalar } from '@scalar/hono-api-reference';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { HTTPException } from 'hono/http-exception';
@@ -13,9 +10,8 @@ import { requestId } from 'hono/request-id';
 import { BODY_LIMITS, errorResponse, loggablePath, validationError, type AppDeps, type AppEnv, type RouteContext } from './context.js';
 import { ApiError, type ErrorBody } from './errors.js';
 import * as v11 from './generated/v1.1/routes.js';
-import v10Spec from './generated/v1.0/backend.openapi.json' with { type: 'json' };
-import v11Spec from './generated/v1.1/backend.openapi.json' with { type: 'json' };
 import { createClientKey } from './http/client-key.js';
+import { registerDocs } from './http/docs.js';
 import { createMetrics } from './http/metrics.js';
 import { metricsMiddleware, registerMetricsRoute } from './http/metrics-http.js';
 import { scrapeSources } from './http/scrape-sources.js';
@@ -25,8 +21,6 @@ import { registerCallbackRoutes } from './routes/callbacks.routes.js';
 import { registerJobRoutes } from './routes/jobs.routes.js';
 import { registerOpsRoutes } from './routes/ops.routes.js';
 import { registerUploadRoutes } from './routes/upload.routes.js';
-
-const require = createRequire(import.meta.url);
 
 /**
  * The routes of one spec version, with validation failures turned into the error envelope.
@@ -112,29 +106,7 @@ export function createApp(deps: AppDeps) {
   if (deps.storageRoutes) app.route('/storage', deps.storageRoutes);
   registerMetricsRoute(app, metrics, config.ops.metricsToken);
 
-  app.get('/openapi/v1.0.json', (c) => c.json(v10Spec));
-  app.get('/openapi/v1.1.json', (c) => c.json(v11Spec));
-  // The reference UI's script is served from our own package, not a CDN: /docs works offline.
-  let scalarScript: Promise<string> | undefined;
-  app.get('/docs/scalar.js', async (c) => {
-    scalarScript ??= readFile(require.resolve('@scalar/api-reference/browser/standalone.js'), 'utf8');
-    c.header('Content-Type', 'text/javascript; charset=utf-8');
-    c.header('Cache-Control', 'public, max-age=86400');
-    return c.body(await scalarScript);
-  });
-  app.get(
-    '/docs',
-    Scalar({
-      cdn: '/docs/scalar.js',
-      // No font requests to a third party either.
-      withDefaultFonts: false,
-      pageTitle: 'ECG API',
-      sources: [
-        { title: 'v1.1', url: '/openapi/v1.1.json' },
-        { title: 'v1.0', url: '/openapi/v1.0.json' },
-      ],
-    } as Parameters<typeof Scalar>[0]),
-  );
+  registerDocs(app, config.publicBaseUrl);
 
   app.notFound(() => {
     throw new ApiError('NOT_FOUND', 'No such route.');
