@@ -11,6 +11,7 @@ import { BODY_LIMITS, errorResponse, loggablePath, validationError, type AppDeps
 import { ApiError, type ErrorBody } from './errors.js';
 import * as v11 from './generated/v1.1/routes.js';
 import { createClientKey } from './http/client-key.js';
+import { databaseUnavailable } from './http/db-unavailable.js';
 import { registerDocs } from './http/docs.js';
 import { createMetrics } from './http/metrics.js';
 import { metricsMiddleware, registerMetricsRoute } from './http/metrics-http.js';
@@ -117,6 +118,11 @@ export function createApp(deps: AppDeps) {
       // Hono's validators throw 400 for a body that is not JSON.
       if (err.status === 400) return errorResponse(c, new ApiError('INVALID_JSON', 'The request body is not valid JSON.'));
       if (err.status === 413) return errorResponse(c, new ApiError('PAYLOAD_TOO_LARGE', 'The request body is too large.'));
+    }
+    const away = databaseUnavailable(err);
+    if (away) {
+      deps.logger.warn('database unavailable', { request_id: c.get('requestId'), path: loggablePath(c.req.path), error: err instanceof Error ? err.message : String(err) });
+      return errorResponse(c, away);
     }
     deps.logger.error('unhandled error', { request_id: c.get('requestId'), path: loggablePath(c.req.path), error: err instanceof Error ? err.message : String(err) });
     const body: ErrorBody = { error: 'INTERNAL_ERROR', message: 'Something went wrong on our side.' };
