@@ -9,6 +9,7 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { authEnabled } from './http/auth.js';
 import { createLogger } from './logger.js';
 import { watchParents } from './parent-watch.js';
+import { guardPostgresNullSocketWrite } from './pg-crash-guard.js';
 import { createRuntime, type Runtime } from './runtime.js';
 import { serveWithLimits } from './serve.js';
 import { explainStartupError, type StartupContext } from './startup-errors.js';
@@ -25,6 +26,7 @@ try {
 }
 
 const logger = createLogger(config.logLevel);
+guardPostgresNullSocketWrite(logger);
 let stopReferenceMl: (() => Promise<void>) | undefined;
 let runtime: Runtime | undefined;
 
