@@ -15,7 +15,8 @@ const CALLBACK_ROUTE = /\/(result|ml-results)$/;
 /** The template of the route that answered, or `unmatched` (404s must not add a label per path). */
 export function routeTemplate(c: Context): string {
   const path = routePath(c, -1);
-  return !path || path === '*' || path.endsWith('/*') ? 'unmatched' : path;
+  // Only the app-wide middleware matched: no route did.
+  return !path || path === '*' || path === '/*' ? 'unmatched' : path;
 }
 
 function callbackOutcome(status: number, ack: string | undefined): string {
