@@ -57,6 +57,12 @@ describe('GET /metrics', () => {
     );
     expect(after).not.toContain(id);
     expect(after).not.toMatch(/route="\/api\/upload-video\/status\/[0-9a-f-]{36}"/);
+    // A path no route serves is counted under one label, whatever it is.
+    const stray = crypto.randomUUID();
+    expect((await t.app.fetch(new Request(`${PUBLIC_BASE}/no/such/${stray}`))).status).toBe(404);
+    const strayScrape = await scrape(t);
+    expect(sample(strayScrape, 'ecg_http_request_duration_seconds_count', { route: 'unmatched', status: '404' })).toBeGreaterThanOrEqual(1);
+    expect(strayScrape).not.toContain(stray);
   });
 
   it('reads jobs by status from the database at scrape time', async () => {
