@@ -12,6 +12,7 @@ import {
   integer,
   jsonb,
   pgTable,
+  primaryKey,
   text,
   timestamp,
   uniqueIndex,
@@ -75,6 +76,8 @@ export const jobs = pgTable(
     dispatchedAt: timestamp('dispatched_at', tz),
     /** Time of the last callback for this job (watchdog input). */
     lastHeardAt: timestamp('last_heard_at', tz),
+    /** When the backend last asked the ML server about this job (server/jobs/reconcile.ts): once per interval across processes. */
+    lastReconciledAt: timestamp('last_reconciled_at', tz),
     /**
      * Bumped on every change (ETags). Drizzle updates that do not set it explicitly
      * get `version + 1` automatically; raw SQL updates must bump it themselves.
@@ -147,6 +150,21 @@ export const webhookDeliveries = pgTable(
     receivedAt: timestamp('received_at', tz).notNull().defaultNow(),
   },
   (t) => [index('webhook_deliveries_received_at_idx').on(t.receivedAt)],
+);
+
+/**
+ * The request-process rate limit, shared by every backend process: one row per client and fixed
+ * one-minute window, counted by one upsert per hit (server/http/rate-limit.ts, docs/auth.md) and
+ * pruned by the watchdog.
+ */
+export const rateLimitHits = pgTable(
+  'rate_limit_hits',
+  {
+    clientKey: text('client_key').notNull(),
+    windowStart: timestamp('window_start', tz).notNull(),
+    count: integer('count').notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.clientKey, t.windowStart] }), index('rate_limit_hits_window_start_idx').on(t.windowStart)],
 );
 
 export type JobRow = typeof jobs.$inferSelect;

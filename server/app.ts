@@ -2,10 +2,7 @@
  * `createApp(deps)`: the whole HTTP surface. It receives configuration, database, storage and the ML
  * client as arguments and keeps no module-level state, so tests build as many apps as they like.
  */
-import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { OpenAPIHono } from '@hono/zod-openapi';
-import { Scalar } from '@scalar/hono-api-reference';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { HTTPException } from 'hono/http-exception';
@@ -13,11 +10,15 @@ import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
 import { type AppDeps, type AppEnv, BODY_LIMITS, errorResponse, loggablePath, type RouteContext, validationError } from './context.js';
 import { ApiError, type ErrorBody, loggableError } from './errors.js';
-import v10Spec from './generated/v1.0/backend.openapi.json' with { type: 'json' };
-import v11Spec from './generated/v1.1/backend.openapi.json' with { type: 'json' };
 import * as v11 from './generated/v1.1/routes.js';
+import { createClientKey } from './http/client-key.js';
+import { databaseUnavailable } from './http/db-unavailable.js';
+import { registerDocs } from './http/docs.js';
 import { docsCsp } from './http/docs-csp.js';
+import { createMetrics } from './http/metrics.js';
+import { metricsMiddleware, registerMetricsRoute } from './http/metrics-http.js';
 import { preauthSigned, preauthToken } from './http/preauth.js';
+import { scrapeSources } from './http/scrape-sources.js';
 import { createRateLimiter } from './http/rate-limit.js';
 import { createStreamLimits } from './http/stream-limits.js';
 import { createUploadQuota } from './http/upload-quota.js';
@@ -28,8 +29,6 @@ import { registerOpsRoutes } from './routes/ops.routes.js';
 import { playgroundRoutes } from './routes/playground.routes.js';
 import { registerUploadRoutes } from './routes/upload.routes.js';
 import { registerVideoRoutes } from './routes/video.routes.js';
-
-const require = createRequire(import.meta.url);
 
 /**
  * The routes of one spec version, with validation failures turned into the error envelope.
@@ -47,15 +46,20 @@ function createVersionApp() {
 export function createApp(deps: AppDeps) {
   const { config } = deps;
   const app = new OpenAPIHono<AppEnv>();
+  const metrics = deps.metrics ?? createMetrics(scrapeSources(deps.database, config.databasePoolSize));
   const ctx: RouteContext = {
     deps,
     jobs: createJobStore(deps.database.db, deps.events.versions),
-    limiter: createRateLimiter(config.rateLimitPerMinute),
+    limiter: createRateLimiter(deps.database.db, config.rateLimitPerMinute),
+    clientKey: createClientKey(config.ops.trustedProxies),
+    metrics,
+    probeState: deps.probeState ?? { draining: false },
     streams: createStreamLimits(config.streams),
     uploads: createUploadQuota(config.uploads),
   };
 
   app.use(requestId({ limitLength: 100 }));
+  app.use(metricsMiddleware(metrics));
   // nosniff and friends on every answer (docs/security.md). Not Cross-Origin-Resource-Policy: the
   // frontend plays stored videos from another origin. Not HSTS: TLS is the proxy's to declare.
   app.use(secureHeaders({ crossOriginResourcePolicy: false, strictTransportSecurity: false, xFrameOptions: 'DENY' }));
@@ -119,31 +123,10 @@ export function createApp(deps: AppDeps) {
   app.route('/', api);
 
   if (deps.storageRoutes) app.route('/storage', deps.storageRoutes);
+  registerMetricsRoute(app, metrics, config.ops.metricsToken);
 
-  app.get('/openapi/v1.0.json', (c) => c.json(v10Spec));
-  app.get('/openapi/v1.1.json', (c) => c.json(v11Spec));
-  // The reference UI's script is served from our own package, not a CDN: /docs works offline.
-  let scalarScript: Promise<string> | undefined;
-  app.get('/docs/scalar.js', async (c) => {
-    scalarScript ??= readFile(require.resolve('@scalar/api-reference/browser/standalone.js'), 'utf8');
-    c.header('Content-Type', 'text/javascript; charset=utf-8');
-    c.header('Cache-Control', 'public, max-age=86400');
-    return c.body(await scalarScript);
-  });
   app.use('/docs', docsCsp());
-  app.get(
-    '/docs',
-    Scalar({
-      cdn: '/docs/scalar.js',
-      // No font requests to a third party either.
-      withDefaultFonts: false,
-      pageTitle: 'ECG API',
-      sources: [
-        { title: 'v1.1', url: '/openapi/v1.1.json' },
-        { title: 'v1.0', url: '/openapi/v1.0.json' },
-      ],
-    } as Parameters<typeof Scalar>[0]),
-  );
+  registerDocs(app, config.publicBaseUrl);
 
   app.route('/', playgroundRoutes());
 
@@ -156,6 +139,11 @@ export function createApp(deps: AppDeps) {
       // Hono's validators throw 400 for a body that is not JSON.
       if (err.status === 400) return errorResponse(c, new ApiError('INVALID_JSON', 'The request body is not valid JSON.'));
       if (err.status === 413) return errorResponse(c, new ApiError('PAYLOAD_TOO_LARGE', 'The request body is too large.'));
+    }
+    const away = databaseUnavailable(err);
+    if (away) {
+      deps.logger.warn('database unavailable', { request_id: c.get('requestId'), path: loggablePath(c.req.path), error: loggableError(err) });
+      return errorResponse(c, away);
     }
     deps.logger.error('unhandled error', { request_id: c.get('requestId'), path: loggablePath(c.req.path), error: loggableError(err) });
     const body: ErrorBody = { error: 'INTERNAL_ERROR', message: 'Something went wrong on our side.' };

@@ -3,6 +3,7 @@
  * names users of the original backend already have (the README's configuration table).
  */
 import { z } from 'zod';
+import { OPS_ENV, opsConfig } from './ops-config.js';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
@@ -16,7 +17,7 @@ const optionalUrl = z.url().transform((u) => u.replace(/\/+$/, '')).optional();
 
 const schema = z
   .object({
-    PORT: int(8000, 0),
+    PORT: int(8000, 0).pipe(z.number().max(65535, 'must be a port number between 0 and 65535')),
     HOST: z.string().default('0.0.0.0'),
     /** Where clients and the ML server reach this backend; defaults to http://localhost:PORT. */
     FASTAPI_BASE_URL: optionalUrl,
@@ -70,6 +71,7 @@ const schema = z
     SSE_MAX_STREAMS_PER_CLIENT: int(20, 0),
     SSE_MAX_STREAMS: int(1000, 0),
     SSE_MAX_LIFETIME: int(600, 1),
+    ...OPS_ENV,
   })
   .superRefine((env, ctx) => {
     // A v1.0 ML server posts to one configured URL, without the per-job token: its callbacks can only be
@@ -155,6 +157,7 @@ const schema = z
         perProcess: env.SSE_MAX_STREAMS,
         maxLifetimeMs: env.SSE_MAX_LIFETIME * 1000,
       },
+      ops: opsConfig(env),
     };
   });
 

@@ -8,6 +8,10 @@ import type { MlServerClient } from '@ecg/sdk/ml-client';
 import type { Config } from './config.js';
 import type { DatabaseHandle } from './db/client.js';
 import { ApiError } from './errors.js';
+import type { ClientKeyFn } from './http/client-key.js';
+import type { Metrics } from './http/metrics.js';
+import type { ProbeState } from './http/probes.js';
+import { describeIssues, type Issue } from './http/validation.js';
 import type { RateLimiter } from './http/rate-limit.js';
 import type { StreamLimits } from './http/stream-limits.js';
 import type { UploadQuota } from './http/upload-quota.js';
@@ -27,6 +31,10 @@ export interface AppDeps {
   logger: Logger;
   /** Wakes the dispatcher after a job was stored (optional: the dispatcher also polls). */
   onJobCreated?: (() => void) | undefined;
+  /** Shared with the dispatcher (one registry per runtime); the app makes its own when absent. */
+  metrics?: Metrics | undefined;
+  /** Set to draining on SIGTERM, for /readyz. */
+  probeState?: ProbeState | undefined;
 }
 
 /** How a callback was authenticated (docs/callbacks.md); also stored with the callback's job event. */
@@ -50,6 +58,9 @@ export interface RouteContext {
   limiter: RateLimiter;
   streams: StreamLimits;
   uploads: UploadQuota;
+  clientKey: ClientKeyFn;
+  metrics: Metrics;
+  probeState: ProbeState;
 }
 
 /** Limits on request bodies: the frontend's JSON is small, ML results can be large (docs/limits.md). */
@@ -63,8 +74,8 @@ export function errorResponse(c: Context, err: ApiError): Response {
   return c.json(err.toBody(), err.status);
 }
 
-export function validationError(issues: ReadonlyArray<{ path: PropertyKey[]; message: string; code?: string }>): ApiError {
-  const details = issues.slice(0, 100).map((i) => ({ path: i.path.map(String).join('.') || '(body)', message: i.message }));
+export function validationError(issues: ReadonlyArray<Issue>): ApiError {
+  const details = describeIssues(issues).slice(0, 100);
   const summary = details.slice(0, 3).map((d) => `${d.path}: ${d.message}`).join('; ');
   return new ApiError('VALIDATION_ERROR', `The request is invalid: ${summary}.`, { details });
 }

@@ -16,6 +16,9 @@ import { preparePrivateDir } from './embedded/data-dir.js';
 import { type EmbeddedPostgresHandle, startEmbeddedPostgres } from './embedded/postgres.js';
 import { createDispatcher } from './jobs/dispatcher.js';
 import { createJobEvents } from './jobs/events.js';
+import { createMetrics, instrumentMl } from './http/metrics.js';
+import type { ProbeState } from './http/probes.js';
+import { scrapeSources } from './http/scrape-sources.js';
 import type { Logger } from './logger.js';
 import { createEmbeddedStorage, createS3Storage, embeddedStorageRoutes, type Storage } from './storage/index.js';
 import { createUploadSweeper } from './storage/sweeper.js';
@@ -84,14 +87,19 @@ export async function createRuntime(config: Config, logger: Logger, opts: { star
       storageRoutes = embeddedStorageRoutes(embedded, { uploadIdleTimeoutMs: config.http.uploadIdleTimeoutMs });
     }
 
-    const ml = createMlServerClient({
-      baseUrl: config.ml.baseUrl ?? 'http://127.0.0.1:8080',
-      timeoutMs: config.ml.timeoutMs,
-      version: config.ml.apiVersion,
-    });
+    const metrics = createMetrics(scrapeSources(database, config.databasePoolSize));
+    const ml = instrumentMl(
+      createMlServerClient({
+        baseUrl: config.ml.baseUrl ?? 'http://127.0.0.1:8080',
+        timeoutMs: config.ml.timeoutMs,
+        version: config.ml.apiVersion,
+      }),
+      metrics,
+    );
     const events = await createJobEvents(database.sql);
-    const dispatcher = createDispatcher({ config, db: database.db, storage, ml, logger });
-    const app = createApp({ config, database, storage, storageRoutes, ml, events, logger, onJobCreated: dispatcher.wake });
+    const dispatcher = createDispatcher({ config, db: database.db, storage, ml, logger, metrics });
+    const probeState: ProbeState = { draining: false };
+    const app = createApp({ config, database, storage, storageRoutes, ml, events, logger, onJobCreated: dispatcher.wake, metrics, probeState });
     if (opts.startDispatcher !== false) dispatcher.start();
     const sweeper = createUploadSweeper({ storage, db: database.db, logger, retentionMs: config.uploads.retentionMs });
     sweeper.start();
@@ -104,6 +112,7 @@ export async function createRuntime(config: Config, logger: Logger, opts: { star
       dispatcher,
       embeddedPostgres,
       async drain() {
+        probeState.draining = true;
         await Promise.all([dispatcher.stop(), sweeper.stop(), events.close().catch(() => {})]);
       },
       async close() {

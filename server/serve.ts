@@ -73,8 +73,15 @@ export function httpServerOptions(limits: HttpLimits) {
 export function serveWithLimits(
   opts: { fetch: (req: Request, env: unknown) => Response | Promise<Response>; port: number; hostname: string; limits: HttpLimits },
   onListening: (info: AddressInfo) => void,
+  /** A failure to listen (EADDRINUSE, EACCES, ...); without it, Node would throw it as an uncaught exception. */
+  onListenError?: (err: NodeJS.ErrnoException) => void,
 ): ServerType {
   const server = serve({ fetch: opts.fetch, port: opts.port, hostname: opts.hostname, serverOptions: httpServerOptions(opts.limits) }, onListening);
+  if (onListenError) {
+    const failed = (err: NodeJS.ErrnoException) => onListenError(err);
+    server.once('error', failed);
+    server.once('listening', () => server.off('error', failed));
+  }
   applyHttpLimits(server as Server, opts.limits);
   return server;
 }

@@ -92,6 +92,33 @@ export type ProcessVideoOutcome<V extends MlApiVersion = MlApiVersion> =
 export type MlHealthCheck = BackendComponents['schemas']['MlServerHealthResponse'];
 
 /**
+ * A job as the ML server reports it (`getMlJobStatus`): with `completed`, its `result`; with
+ * `failed`, `error_code` and `error_message`.
+ *
+ * @example
+ * ```ts
+ * import type { MlJobStatus } from '@ecg/sdk/ml-client';
+ * const finished = (s: MlJobStatus) => s.status === 'completed' || s.status === 'failed';
+ * ```
+ */
+export type MlJobStatus = V11.components['schemas']['MlJobStatus'];
+
+/**
+ * What {@link MlServerClient.jobStatus} resolves with. A 404 or 405 (`kind: 'http'`) means the ML
+ * server does not know the job or has no such operation; `invalid` is a 2xx whose body is not a job status.
+ *
+ * @example
+ * ```ts
+ * import type { JobStatusOutcome } from '@ecg/sdk/ml-client';
+ * const unsupported = (o: JobStatusOutcome) => !o.ok && o.kind === 'http' && (o.status === 404 || o.status === 405);
+ * ```
+ */
+export type JobStatusOutcome =
+  | { ok: true; status: number; body: MlJobStatus }
+  | { ok: false; kind: 'http'; status: number; code: string; message: string }
+  | { ok: false; kind: 'network' | 'timeout' | 'invalid'; message: string };
+
+/**
  * The fetch the client calls (always with a `Request`). `globalThis.fetch` fits.
  *
  * @example
@@ -121,6 +148,8 @@ export interface MlServerClientOptions<V extends MlApiVersion = MlApiVersion> {
   fetch?: MlFetch;
   /** How long `health` waits. Default 10000 ms. */
   healthTimeoutMs?: number;
+  /** How long `jobStatus` waits (a completed job's answer carries its whole result). Default 30000 ms. */
+  statusTimeoutMs?: number;
 }
 
 /**
@@ -141,6 +170,8 @@ export interface MlServerClient<V extends MlApiVersion = MlApiVersion> {
   processVideo(body: MlProcessVideoRequest<V>, options?: { signal?: AbortSignal }): Promise<ProcessVideoOutcome<V>>;
   /** `GET /health`, timed. Never throws. */
   health(options?: { signal?: AbortSignal }): Promise<MlHealthCheck>;
+  /** `GET /api/upload-video/status/{job_id}`; never throws except when `signal` aborts. */
+  jobStatus(jobId: string, options?: { signal?: AbortSignal }): Promise<JobStatusOutcome>;
 }
 
 function combine(signals: (AbortSignal | undefined)[]): AbortSignal {
@@ -237,5 +268,26 @@ export function createMlServerClient<V extends MlApiVersion = 'v1.1'>(options: M
     }
   }
 
-  return { api: api as unknown as Client<MlServerPathsFor<V>>, version, processVideo, health };
+  async function jobStatus(jobId: string, init: { signal?: AbortSignal } = {}): Promise<JobStatusOutcome> {
+    const timeoutMs = options.statusTimeoutMs ?? 30_000;
+    const timeout = AbortSignal.timeout(timeoutMs);
+    try {
+      const { data, error, response } = await api.GET('/api/upload-video/status/{job_id}', {
+        params: { path: { job_id: jobId } },
+        signal: combine([timeout, init.signal]),
+      });
+      if (!response.ok) return { ok: false, kind: 'http', status: response.status, ...classifyMlError(response.status, error) };
+      if (typeof data !== 'object' || data === null || typeof data.status !== 'string') {
+        return { ok: false, kind: 'invalid', message: 'The ML server answered the job status with something that is not one.' };
+      }
+      return { ok: true, status: response.status, body: data };
+    } catch (err) {
+      if (init.signal?.aborted) throw abortReason(init.signal);
+      if (timeout.aborted) return { ok: false, kind: 'timeout', message: `The ML server did not answer within ${timeoutMs} ms.` };
+      if (err instanceof SyntaxError) return { ok: false, kind: 'invalid', message: 'The ML server answered the job status with something that is not JSON.' };
+      return { ok: false, kind: 'network', message: `The ML server could not be reached: ${describeFetchError(err)}` };
+    }
+  }
+
+  return { api: api as unknown as Client<MlServerPathsFor<V>>, version, processVideo, health, jobStatus };
 }

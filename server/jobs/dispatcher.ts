@@ -15,6 +15,9 @@ import { callbackBase } from '../domain/callback-token.js';
 import { loggableError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Storage } from '../storage/index.js';
+import type { Metrics } from '../http/metrics.js';
+import { pruneRateLimitHits } from '../http/rate-limit.js';
+import { reconcile } from './reconcile.js';
 import { createJobStore, type LockedJob } from './store.js';
 
 export interface DispatcherDeps {
@@ -23,6 +26,7 @@ export interface DispatcherDeps {
   storage: Storage;
   ml: MlServerClient;
   logger: Logger;
+  metrics?: Metrics | undefined;
 }
 
 /** Exponential backoff from `base` (5 s by default, then 10 s, 20 s, ...), capped at 5 minutes (docs/dispatch.md). */
@@ -30,6 +34,16 @@ export const backoffMs = (attempt: number, base = 5_000) => Math.min(base * 2 **
 
 /** How long a claimed `webhook-id` is remembered: longer than the ±5 minute signature tolerance. */
 const WEBHOOK_ID_MEMORY_MS = 10 * 60_000;
+
+/** Runs `task` at most once per `ms` (per dispatcher). */
+function every(ms: number) {
+  let last = 0;
+  return async (task: () => Promise<unknown>): Promise<void> => {
+    if (Date.now() - last < ms) return;
+    last = Date.now();
+    await task();
+  };
+}
 
 export function createDispatcher(deps: DispatcherDeps) {
   const { config, logger } = deps;
@@ -40,6 +54,10 @@ export function createDispatcher(deps: DispatcherDeps) {
   let again = false;
   let stopped = false;
   const inFlight = new Set<Promise<void>>();
+  // The question to the ML server is due once per job per interval anyway; looking for such jobs a
+  // few times per interval is enough. Rate-limit windows end every minute.
+  const reconcileDue = every(Math.min(5_000, Math.max(250, config.ops.reconcileAfterMs / 4)));
+  const pruneDue = every(60_000);
   /** Aborts requests in flight at shutdown; their leases stay, so the jobs are sent again later. */
   const shutdown = new AbortController();
 
@@ -56,14 +74,15 @@ export function createDispatcher(deps: DispatcherDeps) {
     });
     // Stopping: whatever happened, the lease stays and the job goes out again after it expires.
     if (stopped || !outcome) return;
+    const retryable = !outcome.ok && (outcome.kind !== 'http' || outcome.status >= 500 || outcome.status === 429);
+    deps.metrics?.dispatchAttempts.inc({ outcome: outcome.ok ? 'accepted' : outcome.kind === 'http' ? (retryable ? 'retryable' : 'refused') : outcome.kind });
     if (outcome.ok) {
       logger.info('job dispatched', { job_id: row.id, attempt: row.dispatchAttempts, ml_status: outcome.status });
       await jobs.transition(row.id, { type: 'dispatched' });
       return;
     }
-    const retryable = outcome.kind !== 'http' || outcome.status >= 500 || outcome.status === 429;
     const code = outcome.kind === 'http' ? outcome.code : outcome.kind === 'timeout' ? 'TIMEOUT_ERROR' : 'CONNECTION_ERROR';
-    logger.warn('dispatch failed', { job_id: row.id, attempt: row.dispatchAttempts, kind: outcome.kind, code, retryable });
+    logger.warn('dispatch failed', { job_id: row.id, attempt: row.dispatchAttempts, ml_server: config.ml.baseUrl, kind: outcome.kind, code, message: outcome.message, retryable });
     const waitMs = Math.max(backoffMs(row.dispatchAttempts, config.ml.backoffBaseMs), outcome.kind === 'http' ? outcome.retryAfterMs ?? 0 : 0);
     await jobs.transition(row.id, { type: 'dispatch_failed', retryable, code, message: outcome.message, waitMs, maxAttempts: config.ml.maxAttempts });
   }
@@ -75,8 +94,11 @@ export function createDispatcher(deps: DispatcherDeps) {
    * older than the signature tolerance allows to replay.
    */
   async function watchdog(): Promise<number> {
+    // A lost completion is asked for before the silence turns into a timeout.
+    await reconcileDue(() => reconcile({ jobs, ml: deps.ml, logger, metrics: deps.metrics, afterMs: config.ops.reconcileAfterMs, signal: shutdown.signal }));
     const timedOut = await jobs.timeOutStalled({ silenceMs: config.ml.jobTimeoutMs, capMs: config.ml.maxProcessingMs });
     await jobs.forgetWebhookIds(WEBHOOK_ID_MEMORY_MS);
+    await pruneDue(() => pruneRateLimitHits(deps.db));
     if (timedOut > 0) logger.warn('jobs timed out', { count: timedOut });
     return timedOut;
   }

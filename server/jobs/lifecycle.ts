@@ -78,8 +78,12 @@ export type JobInput =
    * until `maxAttempts`, then given up; any other answer is the ML server refusing the job.
    */
   | { type: 'dispatch_failed'; retryable: boolean; code: string; message: string; waitMs: number; maxAttempts: number }
-  /** An authenticated ML callback: progress (`processing`), `completed` or `failed`. */
-  | { type: 'callback'; report: CallbackReport; auth: Exclude<EventAuth, 'backend'> }
+  /**
+   * An authenticated ML callback: progress (`processing`), `completed` or `failed`; or the same report
+   * read by the backend from the ML server's job status (`auth: 'backend'`, `source: 'reconcile'`,
+   * server/jobs/reconcile.ts) when the callback went missing.
+   */
+  | { type: 'callback'; report: CallbackReport; auth: EventAuth; source?: 'reconcile' }
   | { type: 'cancel' }
   /** The watchdog: no word for too long (`silence`), or processing for too long (`cap`). */
   | { type: 'timeout'; cause: 'silence' | 'cap'; seconds: number };
@@ -207,11 +211,12 @@ export function failedByMl(job: JobSnapshot, report: CallbackReport): JobPatch {
 
 export function callback(job: JobSnapshot, input: Extract<JobInput, { type: 'callback' }>): Decision {
   const { report, auth } = input;
+  const source = input.source ? { source: input.source } : {};
   const blocked = callbackBlocked(job, report.status);
   if (blocked !== null) {
     return ignore(blocked, {
       kind: 'callback', from: job.status, to: job.status, progress: job.progress, auth,
-      detail: { ignored: blocked, reported_status: report.status },
+      detail: { ignored: blocked, reported_status: report.status, ...source },
     });
   }
   const moved = report.status === 'completed' ? completed(job, report) : report.status === 'failed' ? failedByMl(job, report) : progressed(job, report);
@@ -219,7 +224,7 @@ export function callback(job: JobSnapshot, input: Extract<JobInput, { type: 'cal
     { ...moved, lastHeardAt: NOW, nextDispatchAt: null },
     {
       kind: 'callback', from: job.status, to: moved.status!, progress: moved.progress!, auth,
-      detail: moved.errorCode ? { error_code: moved.errorCode } : null,
+      detail: moved.errorCode || input.source ? { ...(moved.errorCode ? { error_code: moved.errorCode } : {}), ...source } : null,
     },
   );
 }

@@ -307,6 +307,23 @@ export function createJobStore(db: Database, listener?: WriteListener) {
       }) as Promise<number>;
     },
 
+    /**
+     * Marks up to `limit` processing jobs the ML server has been silent on for `afterMs`, and that
+     * nobody asked the ML server about for as long, as asked now; returns their ids. Rows another
+     * process holds are skipped, so each job is asked about at most once per interval across
+     * processes (server/jobs/reconcile.ts). Clients see no change: version and updated_at stay.
+     */
+    async claimForReconcile(opts: { afterMs: number; limit: number }): Promise<string[]> {
+      const rows = await sql<{ id: string }[]>`update jobs set last_reconciled_at = now()
+        where id in (
+          select id from jobs where status = 'processing'
+            and coalesce(last_heard_at, dispatched_at, created_at) < now() - ${opts.afterMs}::int * interval '1 millisecond'
+            and (last_reconciled_at is null or last_reconciled_at < now() - ${opts.afterMs}::int * interval '1 millisecond')
+          order by last_reconciled_at nulls first limit ${opts.limit} for update skip locked)
+        returning id`;
+      return rows.map((r) => r.id);
+    },
+
     /** Forgets `webhook-id`s older than the signature tolerance allows to replay (docs/callbacks.md). */
     async forgetWebhookIds(olderThanMs: number): Promise<void> {
       await sql`delete from webhook_deliveries where received_at < now() - ${olderThanMs}::int * interval '1 millisecond'`;

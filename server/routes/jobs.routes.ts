@@ -15,13 +15,6 @@ import { ApiError } from '../errors.js';
 /** Rough processing time announced to the frontend: the ML server's own estimate (docs/limits.md). */
 const ESTIMATED_SECONDS = 300;
 
-/** The client a limit counts against: the owner, or for anonymous callers the address. */
-export function clientKey(c: Context<AppEnv>, owner: string | null): string {
-  if (owner) return `owner:${owner}`;
-  const incoming = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming;
-  return `ip:${incoming?.socket?.remoteAddress ?? 'local'}`;
-}
-
 /** The request body's file: `fileKey` or `file_key` first, then `video_url`. */
 function sourceOf(body: { fileKey?: string | undefined; file_key?: string | undefined; video_url?: string | undefined }): JobSource {
   const fileKey = body.fileKey ?? body.file_key;
@@ -29,23 +22,29 @@ function sourceOf(body: { fileKey?: string | undefined; file_key?: string | unde
   return body.video_url !== undefined ? { videoUrl: body.video_url } : {};
 }
 
-export function registerJobRoutes(api: OpenAPIHono<AppEnv>, r: typeof v11, { deps, jobs, limiter, streams }: RouteContext) {
+export function registerJobRoutes(api: OpenAPIHono<AppEnv>, r: typeof v11, { deps, jobs, limiter, clientKey, streams }: RouteContext) {
   const { config } = deps;
   const rules: JobRules = { config, storage: deps.storage, jobs };
   const owner = (c: Context<AppEnv>) => resolveOwner(config.auth, c.req.header('authorization'));
 
   api.openapi(r.requestProcess, async (c) => {
     const caller = await owner(c);
-    const client = clientKey(c, caller);
-    limiter.hit(client);
     const body = c.req.valid('json');
-    const { row, created, size } = await requestProcessing(rules, {
-      owner: caller,
+    const client = clientKey(c, caller);
+    // Only a request that creates a job uses up the client's limit (server/http/rate-limit.ts).
+    const { row, created, size } = await limiter.limit(
+      c,
       client,
-      source: sourceOf(body),
-      language: body.language,
-      idempotencyKey: c.req.valid('header')['idempotency-key'] ?? null,
-    });
+      () =>
+        requestProcessing(rules, {
+          owner: caller,
+          client,
+          source: sourceOf(body),
+          language: body.language,
+          idempotencyKey: c.req.valid('header')['idempotency-key'] ?? null,
+        }),
+      (r) => r.created,
+    );
     if (created) {
       deps.logger.info('job created', { request_id: c.get('requestId'), job_id: row.id, size });
       deps.onJobCreated?.();

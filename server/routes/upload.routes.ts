@@ -4,9 +4,8 @@ import type { AppEnv, RouteContext } from '../context.js';
 import { planUpload } from '../domain/uploads.js';
 import type * as v11 from '../generated/v1.1/routes.js';
 import { resolveOwner } from '../http/auth.js';
-import { clientKey } from './jobs.routes.js';
 
-export function registerUploadRoutes(api: OpenAPIHono<AppEnv>, r: typeof v11, { deps, uploads }: RouteContext) {
+export function registerUploadRoutes(api: OpenAPIHono<AppEnv>, r: typeof v11, { deps, uploads, clientKey }: RouteContext) {
   const { storage: limits } = deps.config;
   api.openapi(r.generateUploadUrl, async (c) => {
     const owner = await resolveOwner(deps.config.auth, c.req.header('authorization'));

@@ -147,8 +147,17 @@ export function embeddedStorageRoutes(storage: EmbeddedStorage, options: Embedde
     try {
       const body = c.req.raw.body;
       const source = body ? Readable.fromWeb(body as unknown as NodeReadableStream<Uint8Array>) : Readable.from([]);
-      await pipeline(source, new IdleLimit(idleMs), limit, createWriteStream(tmpData, { flags: 'wx', mode: FILE_MODE }));
-      await writeFile(tmpMeta, JSON.stringify({ contentType: signed.contentType, size: limit.bytes }), { flag: 'wx', mode: FILE_MODE });
+      try {
+        await pipeline(source, new IdleLimit(idleMs), limit, createWriteStream(tmpData, { flags: 'wx', mode: FILE_MODE }));
+        await writeFile(tmpMeta, JSON.stringify({ contentType: signed.contentType, size: limit.bytes }), { flag: 'wx', mode: FILE_MODE });
+      } catch (err) {
+        // A full disk: nothing of the upload stays (the finally below), and the client is told why.
+        const code = (err as { code?: unknown }).code;
+        if (code === 'ENOSPC' || code === 'EDQUOT') {
+          throw new ApiError('INSUFFICIENT_STORAGE', 'The storage is full: the upload was not stored. Try again later; the operator must free space (DATA_DIR).');
+        }
+        throw err;
+      }
       try {
         await mkdir(path.dirname(files.data), { recursive: true, mode: DIR_MODE });
         await mkdir(path.dirname(files.meta), { recursive: true, mode: DIR_MODE });

@@ -196,7 +196,7 @@ describe('authentication, when configured', () => {
 
 describe('rate limiting', () => {
   it('answers the sixth request-process in a minute with 429, Retry-After and RATE_LIMITED', async () => {
-    const a = await createTestApp({ RATE_LIMIT_PER_MINUTE: '5' });
+    const a = await createTestApp({ RATE_LIMIT_PER_MINUTE: '5' }, undefined, { isolatedDatabase: true });
     try {
       const key = await a.upload();
       for (let i = 0; i < 5; i++) {

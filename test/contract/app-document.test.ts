@@ -76,7 +76,7 @@ describe('the app serves exactly its specs', () => {
     for (const key of Object.keys(spec)) expect(served[key], key).toEqual(spec[key]);
   });
 
-  it('serves every v1.0 operation unchanged but for the job list\'s additions; its only extras are the v1.1 callback routes and getJobVideo', () => {
+  it('serves every v1.0 operation unchanged but for the job list\'s additions; its only extras are the v1.1 callback routes, getJobVideo and the probes', () => {
     const spec = normalise(dereference('v1.0', 'backend'));
     // The job list grew in v1.1 (keyset paging, docs/api-versions.md): every v1.0 parameter is still
     // there as it was; test/contract/compat.test.ts holds its answer compatible with v1.0's.
@@ -88,6 +88,8 @@ describe('the app serves exactly its specs', () => {
     const extra = Object.keys(served).filter((k) => !(k in spec));
     expect(extra.sort()).toEqual([
       'GET /api/upload-video/video/{job_id} (getJobVideo)',
+      'GET /livez (getLiveness)',
+      'GET /readyz (getReadiness)',
       'POST /api/ml-callback/{callback_token}/api/upload-video/result (receiveMlResultWithToken)',
       'POST /api/upload-video/result (receiveMlResult)',
     ]);

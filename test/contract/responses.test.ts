@@ -110,11 +110,13 @@ const CASES: Case[] = [
   }],
   ['requestProcess', 415, () => postBad(open, '/api/upload-video/request-process', '{"fileKey":"videos/anonymous/x.mp4"}', 'text/plain')],
   ['requestProcess', 422, () => postBad(open, '/api/upload-video/request-process', '{"language": "en"}')],
+  // Only a request that creates a job uses up the limit: the refused one before it does not.
   ['requestProcess', 429, async () => {
-    const body = { fileKey: `videos/anonymous/${unknownId()}.mp4` };
-    const first = await post(limited, '/api/upload-video/request-process', body);
-    expect(first.status).toBe(404);
-    return post(limited, '/api/upload-video/request-process', body);
+    const refused = await post(limited, '/api/upload-video/request-process', { fileKey: `videos/anonymous/${unknownId()}.mp4` });
+    expect(refused.status).toBe(404);
+    const first = await post(limited, '/api/upload-video/request-process', { fileKey: await limited.upload() });
+    expect(first.status).toBe(200);
+    return post(limited, '/api/upload-video/request-process', { fileKey: await limited.upload() });
   }],
   ['requestProcess', 500, () => post(broken, '/api/upload-video/request-process', { fileKey: brokenKey })],
 
@@ -176,6 +178,9 @@ const CASES: Case[] = [
   ['getMlServerHealth', 200, () => get(open, '/api/upload-video/ml-server/health')],
   ['getHealth', 200, () => get(open, '/health')],
   ['getHealth', 503, () => get(broken, '/health')],
+  ['getLiveness', 200, () => get(broken, '/livez')],
+  ['getReadiness', 200, () => get(open, '/readyz')],
+  ['getReadiness', 503, () => get(broken, '/readyz')],
 
   ...callbackCases(),
 ];
@@ -185,7 +190,7 @@ describe('every documented response is exercised', () => {
     const res = await run();
     const text = await res.text(); // reads SSE to its end (the job is terminal), checking every event
     expect(res.status, text.slice(0, 300)).toBe(code);
-    if (code >= 400 && op !== 'getHealth') expect(JSON.parse(text)).toMatchObject({ error: expect.any(String), message: expect.any(String) });
+    if (code >= 400 && op !== 'getHealth' && op !== 'getReadiness') expect(JSON.parse(text)).toMatchObject({ error: expect.any(String), message: expect.any(String) });
     if (code === 200 && res.headers.get('content-type')?.startsWith('text/event-stream')) expect(text).toMatch(/^event: status$/m);
   });
 

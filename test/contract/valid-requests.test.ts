@@ -190,8 +190,10 @@ describe('valid requests, generated from the v1.1 request schemas, are accepted'
     });
   });
 
-  it('getHealth and getMlServerHealth take no input and answer 200', async () => {
+  it('getHealth, getLiveness, getReadiness and getMlServerHealth take no input and answer 200', async () => {
     expect((await send('GET', '/health')).res.status).toBe(200);
+    expect((await send('GET', '/livez')).res.status).toBe(200);
+    expect((await send('GET', '/readyz')).res.status).toBe(200);
     expect((await send('GET', '/api/upload-video/ml-server/health')).res.status).toBe(200);
   });
 
@@ -202,7 +204,7 @@ describe('valid requests, generated from the v1.1 request schemas, are accepted'
   });
 
   it('every operation of v1.1 is generated here or, for callbacks, in callbacks.test.ts', () => {
-    const here = ['generateUploadUrl', 'requestProcess', 'getJobStatus', 'getJobVideo', 'cancelJob', 'streamJobEvents', 'listJobs', 'getHealth', 'getMlServerHealth'];
+    const here = ['generateUploadUrl', 'requestProcess', 'getJobStatus', 'getJobVideo', 'cancelJob', 'streamJobEvents', 'listJobs', 'getHealth', 'getLiveness', 'getReadiness', 'getMlServerHealth'];
     const callbacks = ['receiveMlResult', 'receiveLegacyMlResult', 'receiveMlResultWithToken', 'receiveLegacyMlResultWithToken'];
     expect(contractOperations('v1.1').map((o) => o.operationId).sort()).toEqual([...here, ...callbacks].sort());
   });

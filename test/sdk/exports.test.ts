@@ -48,7 +48,7 @@ describe('the SDK entries', () => {
         'SdkErrorCode',
       ].sort(),
       'ml-client': [
-        'createMlServerClient', 'MlApiVersion', 'MlFetch', 'MlHealthCheck', 'MlProcessVideoRequest', 'MlProcessVideoResponse', 'MlServerClient',
+        'createMlServerClient', 'JobStatusOutcome', 'MlApiVersion', 'MlFetch', 'MlHealthCheck', 'MlJobStatus', 'MlProcessVideoRequest', 'MlProcessVideoResponse', 'MlServerClient',
         'MlServerClientOptions', 'MlServerPathsFor', 'ProcessVideoOutcome',
       ].sort(),
       react: [

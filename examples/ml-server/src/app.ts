@@ -126,7 +126,16 @@ export function createMlApp(deps: AppDeps): Hono {
     const jobId = c.req.param('job_id');
     const job = jobs.get(jobId);
     if (!job) return mlError(c, 404, 'JOB_NOT_FOUND', `No job with id ${jobId}.`, jobId);
-    const body: MlJobStatus = { job_id: job.job_id, status: job.status, progress: job.progress, message: job.message };
+    // With the result or the error, so a backend whose callback was lost can still finish the job.
+    const body: MlJobStatus = {
+      job_id: job.job_id,
+      status: job.status,
+      progress: job.progress,
+      message: job.message,
+      result: job.status === 'completed' ? (job.result ?? null) : null,
+      error_code: job.status === 'failed' ? (job.error_code ?? null) : null,
+      error_message: job.status === 'failed' ? (job.error_message ?? null) : null,
+    };
     return c.json(body, 200);
   });
 

@@ -55,6 +55,7 @@ export interface ReferenceJob {
   /** Whether it still holds one of the `maxJobs` slots. */
   running: boolean;
   error_code?: string;
+  error_message?: string;
   result?: MlResultV11 | MlResultV10;
   /** Settles (never rejects) when processing has ended, callbacks included. */
   done: Promise<void>;
@@ -219,6 +220,7 @@ export async function runJob(job: ReferenceJob, input: JobInput, ctx: JobContext
   const fail = async (code: string, message: string) => {
     job.status = 'failed';
     job.error_code = code;
+    job.error_message = message;
     job.message = message;
     logger.warn('job failed', { job_id: job.job_id, error_code: code, error: message });
     await deliver('failed', (c) => c.failed(job.job_id, code, message));

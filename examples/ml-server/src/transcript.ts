@@ -39,7 +39,8 @@ export interface TranscriptOptions {
   processingTime: number;
 }
 
-export const MODEL_VERSION = 'reference-1.0';
+/** Says what the transcript is wherever a result is shown: made up by the reference server, not heard. */
+export const MODEL_VERSION = 'reference-ml-server-1.0 (made-up transcript, not a model)';
 
 /** A pretend bitrate: 2 Mbit/s, so a 60-minute video is about 900 MB. */
 const BYTES_PER_SECOND = 250_000;

@@ -5,7 +5,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 export const specVersion = "1.1.0";
 
 // Component schemas
-export const ErrorCodeSchema = z.enum(["VALIDATION_ERROR","INVALID_JSON","UNAUTHORIZED","FORBIDDEN","NOT_FOUND","JOB_NOT_FOUND","FILE_NOT_FOUND","JOB_NOT_CANCELLABLE","CONFLICT","PAYLOAD_TOO_LARGE","UNSUPPORTED_MEDIA_TYPE","RATE_LIMITED","INTERNAL_ERROR","SERVICE_UNAVAILABLE"]).openapi("ErrorCode");
+export const ErrorCodeSchema = z.enum(["VALIDATION_ERROR","INVALID_JSON","UNAUTHORIZED","FORBIDDEN","NOT_FOUND","JOB_NOT_FOUND","FILE_NOT_FOUND","JOB_NOT_CANCELLABLE","CONFLICT","PAYLOAD_TOO_LARGE","UNSUPPORTED_MEDIA_TYPE","RATE_LIMITED","INTERNAL_ERROR","SERVICE_UNAVAILABLE","INSUFFICIENT_STORAGE"]).openapi("ErrorCode");
 export type ErrorCode = z.infer<typeof ErrorCodeSchema>;
 export const ErrorSchema = z.object({ "error": ErrorCodeSchema, "message": z.string().max(2000), "details": z.array(z.object({ "path": z.string().max(500), "message": z.string().max(500) })).max(100).optional(), "retry_after": z.number().int().min(0).max(86400).optional(), "idempotency_key_reused": z.boolean().optional() }).openapi("Error");
 export type Error = z.infer<typeof ErrorSchema>;
@@ -39,8 +39,16 @@ export const MlServerHealthResponseSchema = z.object({ "status": z.enum(["health
 export type MlServerHealthResponse = z.infer<typeof MlServerHealthResponseSchema>;
 export const HealthCheckSchema = z.object({ "status": z.enum(["up","down"]), "latency_ms": z.number().min(0) }).openapi("HealthCheck");
 export type HealthCheck = z.infer<typeof HealthCheckSchema>;
-export const HealthResponseSchema = z.object({ "status": z.enum(["ok","unavailable"]), "version": z.string(), "checks": z.object({ "database": HealthCheckSchema, "storage": HealthCheckSchema }) }).openapi("HealthResponse");
+export const MlServerInUseSchema = z.object({ "reference": z.boolean(), "name": z.string().max(200).optional() }).openapi("MlServerInUse");
+export type MlServerInUse = z.infer<typeof MlServerInUseSchema>;
+export const HealthResponseSchema = z.object({ "status": z.enum(["ok","unavailable"]), "version": z.string(), "checks": z.object({ "database": HealthCheckSchema, "storage": HealthCheckSchema }), "ml_server": MlServerInUseSchema.optional() }).openapi("HealthResponse");
 export type HealthResponse = z.infer<typeof HealthResponseSchema>;
+export const LivenessResponseSchema = z.object({ "status": z.enum(["ok"]) }).openapi("LivenessResponse");
+export type LivenessResponse = z.infer<typeof LivenessResponseSchema>;
+export const MigrationsCheckSchema = z.object({ "status": z.enum(["up","down"]), "applied": z.number().int().min(0).max(100000), "shipped": z.number().int().min(0).max(100000) }).openapi("MigrationsCheck");
+export type MigrationsCheck = z.infer<typeof MigrationsCheckSchema>;
+export const ReadinessResponseSchema = z.object({ "status": z.enum(["ready","unavailable","draining"]), "checks": z.object({ "database": HealthCheckSchema, "storage": HealthCheckSchema, "migrations": MigrationsCheckSchema }) }).openapi("ReadinessResponse");
+export type ReadinessResponse = z.infer<typeof ReadinessResponseSchema>;
 export const CallbackAckSchema = z.object({ "status": z.enum(["received","ignored"]), "job_id": z.string().optional(), "reason": z.string().optional() }).openapi("CallbackAck");
 export type CallbackAck = z.infer<typeof CallbackAckSchema>;
 export const MlResultMetadataSchema = z.looseObject({ "filename": z.string().nullable().optional(), "duration": z.number().nullable().optional(), "language": z.string().nullable().optional(), "model_version": z.string().nullable().optional(), "processing_time": z.number().nullable().optional(), "total_segments": z.number().int().min(0).max(2147483647).nullable().optional(), "unique_speakers": z.number().int().min(0).max(2147483647).nullable().optional() }).openapi("MlResultMetadata");
@@ -143,6 +151,24 @@ export const getHealth = createRoute({
   responses: { 200: { description: "Ready.", content: { "application/json": { schema: HealthResponseSchema } } }, 503: { description: "Not ready; `checks` says what is down.", content: { "application/json": { schema: HealthResponseSchema } } } },
 });
 
+export const getLiveness = createRoute({
+  operationId: "getLiveness",
+  method: "get",
+  path: "/livez",
+  tags: ["operations"],
+  summary: "Liveness probe",
+  responses: { 200: { description: "The process answers.", content: { "application/json": { schema: LivenessResponseSchema } } } },
+});
+
+export const getReadiness = createRoute({
+  operationId: "getReadiness",
+  method: "get",
+  path: "/readyz",
+  tags: ["operations"],
+  summary: "Readiness probe",
+  responses: { 200: { description: "Ready to take requests.", content: { "application/json": { schema: ReadinessResponseSchema } } }, 503: { description: "Not ready, or draining; `checks` says what is down.", content: { "application/json": { schema: ReadinessResponseSchema } } } },
+});
+
 export const receiveMlResult = createRoute({
   operationId: "receiveMlResult",
   method: "post",
@@ -194,6 +220,8 @@ export const operations = [
   { operationId: "getJobVideo", method: "get", path: "/api/upload-video/video/{job_id}", jsonBody: false },
   { operationId: "getMlServerHealth", method: "get", path: "/api/upload-video/ml-server/health", jsonBody: false },
   { operationId: "getHealth", method: "get", path: "/health", jsonBody: false },
+  { operationId: "getLiveness", method: "get", path: "/livez", jsonBody: false },
+  { operationId: "getReadiness", method: "get", path: "/readyz", jsonBody: false },
   { operationId: "receiveMlResult", method: "post", path: "/api/upload-video/result", jsonBody: true },
   { operationId: "receiveLegacyMlResult", method: "post", path: "/api/v1/ml/ml-results", jsonBody: true },
   { operationId: "receiveMlResultWithToken", method: "post", path: "/api/ml-callback/{callback_token}/api/upload-video/result", jsonBody: true },

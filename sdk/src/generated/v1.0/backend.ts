@@ -248,7 +248,7 @@ export interface components {
          * @description Stable machine-readable error codes; see the response descriptions for when each is used.
          * @enum {string}
          */
-        ErrorCode: "VALIDATION_ERROR" | "INVALID_JSON" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "JOB_NOT_FOUND" | "FILE_NOT_FOUND" | "JOB_NOT_CANCELLABLE" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMITED" | "INTERNAL_ERROR" | "SERVICE_UNAVAILABLE";
+        ErrorCode: "VALIDATION_ERROR" | "INVALID_JSON" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "JOB_NOT_FOUND" | "FILE_NOT_FOUND" | "JOB_NOT_CANCELLABLE" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMITED" | "INTERNAL_ERROR" | "SERVICE_UNAVAILABLE" | "INSUFFICIENT_STORAGE";
         /** @description The one error envelope. Extra keys may carry details. */
         Error: {
             error: components["schemas"]["ErrorCode"];
@@ -483,6 +483,16 @@ export interface components {
                 database: components["schemas"]["HealthCheck"];
                 storage: components["schemas"]["HealthCheck"];
             };
+            ml_server?: components["schemas"]["MlServerInUse"];
+        };
+        /** @description Which ML server the backend sends jobs to. */
+        MlServerInUse: {
+            /**
+             * @description `true` when no `MODEL_SERVER_URL` is set and the backend runs the reference ML server beside
+             *     itself: every transcript is made up (its `metadata.model_version` says so).
+             */
+            reference: boolean;
+            name?: string;
         };
         CallbackAck: {
             /** @enum {string} */
@@ -800,6 +810,8 @@ export interface components {
         RateLimited: {
             headers: {
                 "Retry-After": components["headers"]["Retry-After"];
+                "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                RateLimit: components["headers"]["RateLimit"];
                 [name: string]: unknown;
             };
             content: {
@@ -867,6 +879,16 @@ export interface components {
         ETag: string;
         /** @description Seconds to wait before trying again. */
         "Retry-After": number;
+        /**
+         * @description The request-process quota (draft-ietf-httpapi-ratelimit-headers): `"per-client";q=<jobs>;w=60`,
+         *     jobs per client per 60-second window, counted across every backend process.
+         */
+        "RateLimit-Policy": string;
+        /**
+         * @description What is left of the quota (draft-ietf-httpapi-ratelimit-headers): `"per-client";r=<remaining>;t=<seconds
+         *     until the window resets>`.
+         */
+        RateLimit: string;
     };
     pathItems: never;
 }
@@ -928,6 +950,8 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {

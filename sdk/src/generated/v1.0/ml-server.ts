@@ -31,7 +31,10 @@ export interface paths {
         };
         /**
          * Look up a job on the ML server
-         * @description Optional; the backend does not depend on it. Useful to diagnose a job whose callbacks went missing.
+         * @description Optional. The backend asks it about a processing job it has not heard from for
+         *     `ML_RECONCILE_AFTER` seconds: a `completed` answer with `result` completes the job as the
+         *     completion callback would, a `failed` one fails it. A 404 or 405, or no answer, changes nothing.
+         *     Without this operation a lost completion callback is caught only by the backend's timeout.
          */
         get: operations["getMlJobStatus"];
         put?: never;
@@ -111,6 +114,16 @@ export interface components {
             status: "accepted" | "processing" | "completed" | "failed";
             progress?: number | null;
             message?: string | null;
+            /**
+             * @description With `completed`: the result, exactly as the completion callback carries it. The backend asks
+             *     for it when a processing job has been silent for `ML_RECONCILE_AFTER` seconds, so a lost
+             *     completion callback still completes the job (docs/dispatch.md).
+             */
+            result?: components["schemas"]["MlResult"] | null;
+            /** @description With `failed`, as in the failure callback. */
+            error_code?: string | null;
+            /** @description With `failed`, as in the failure callback. */
+            error_message?: string | null;
         } & {
             [key: string]: unknown;
         };
@@ -224,7 +237,7 @@ export interface components {
          * @description Stable machine-readable error codes; see the response descriptions for when each is used.
          * @enum {string}
          */
-        ErrorCode: "VALIDATION_ERROR" | "INVALID_JSON" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "JOB_NOT_FOUND" | "FILE_NOT_FOUND" | "JOB_NOT_CANCELLABLE" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMITED" | "INTERNAL_ERROR" | "SERVICE_UNAVAILABLE";
+        ErrorCode: "VALIDATION_ERROR" | "INVALID_JSON" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "JOB_NOT_FOUND" | "FILE_NOT_FOUND" | "JOB_NOT_CANCELLABLE" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMITED" | "INTERNAL_ERROR" | "SERVICE_UNAVAILABLE" | "INSUFFICIENT_STORAGE";
         /** @description The one error envelope. Extra keys may carry details. */
         Error: {
             error: components["schemas"]["ErrorCode"];

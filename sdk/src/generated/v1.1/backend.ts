@@ -223,6 +223,48 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/livez": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Liveness probe
+         * @description `200` whenever the process answers HTTP; checks nothing else (restart the process when it fails).
+         */
+        get: operations["getLiveness"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/readyz": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Readiness probe
+         * @description `200` when the database and the storage answer and every shipped migration is applied; `503`
+         *     with the same body otherwise, and from SIGTERM on while the process drains (status `draining`),
+         *     so a load balancer stops sending it requests.
+         */
+        get: operations["getReadiness"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/upload-video/result": {
         parameters: {
             query?: never;
@@ -322,7 +364,7 @@ export interface components {
          * @description Stable machine-readable error codes; see the response descriptions for when each is used.
          * @enum {string}
          */
-        ErrorCode: "VALIDATION_ERROR" | "INVALID_JSON" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "JOB_NOT_FOUND" | "FILE_NOT_FOUND" | "JOB_NOT_CANCELLABLE" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMITED" | "INTERNAL_ERROR" | "SERVICE_UNAVAILABLE";
+        ErrorCode: "VALIDATION_ERROR" | "INVALID_JSON" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "JOB_NOT_FOUND" | "FILE_NOT_FOUND" | "JOB_NOT_CANCELLABLE" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMITED" | "INTERNAL_ERROR" | "SERVICE_UNAVAILABLE" | "INSUFFICIENT_STORAGE";
         /** @description The one error envelope. Extra keys may carry details. */
         Error: {
             error: components["schemas"]["ErrorCode"];
@@ -586,6 +628,43 @@ export interface components {
             checks: {
                 database: components["schemas"]["HealthCheck"];
                 storage: components["schemas"]["HealthCheck"];
+            };
+            ml_server?: components["schemas"]["MlServerInUse"];
+        };
+        /** @description Which ML server the backend sends jobs to. */
+        MlServerInUse: {
+            /**
+             * @description `true` when no `MODEL_SERVER_URL` is set and the backend runs the reference ML server beside
+             *     itself: every transcript is made up (its `metadata.model_version` says so).
+             */
+            reference: boolean;
+            name?: string;
+        };
+        LivenessResponse: {
+            /** @enum {string} */
+            status: "ok";
+        };
+        MigrationsCheck: {
+            /**
+             * @description `up` when every migration this release ships is applied.
+             * @enum {string}
+             */
+            status: "up" | "down";
+            /** Format: int64 */
+            applied: number;
+            /** Format: int64 */
+            shipped: number;
+        };
+        ReadinessResponse: {
+            /**
+             * @description `draining` from the SIGTERM on, while the requests in flight finish.
+             * @enum {string}
+             */
+            status: "ready" | "unavailable" | "draining";
+            checks: {
+                database: components["schemas"]["HealthCheck"];
+                storage: components["schemas"]["HealthCheck"];
+                migrations: components["schemas"]["MigrationsCheck"];
             };
         };
         CallbackAck: {
@@ -904,6 +983,8 @@ export interface components {
         RateLimited: {
             headers: {
                 "Retry-After": components["headers"]["Retry-After"];
+                "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                RateLimit: components["headers"]["RateLimit"];
                 [name: string]: unknown;
             };
             content: {
@@ -973,6 +1054,16 @@ export interface components {
         ETag: string;
         /** @description Seconds to wait before trying again. */
         "Retry-After": number;
+        /**
+         * @description The request-process quota (draft-ietf-httpapi-ratelimit-headers): `"per-client";q=<jobs>;w=60`,
+         *     jobs per client per 60-second window, counted across every backend process.
+         */
+        "RateLimit-Policy": string;
+        /**
+         * @description What is left of the quota (draft-ietf-httpapi-ratelimit-headers): `"per-client";r=<remaining>;t=<seconds
+         *     until the window resets>`.
+         */
+        RateLimit: string;
     };
     pathItems: never;
 }
@@ -1034,6 +1125,8 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1272,6 +1365,80 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HealthResponse"];
+                };
+            };
+        };
+    };
+    getLiveness: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The process answers. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": "ok"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["LivenessResponse"];
+                };
+            };
+        };
+    };
+    getReadiness: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Ready to take requests. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": "ready",
+                     *       "checks": {
+                     *         "database": {
+                     *           "status": "up",
+                     *           "latency_ms": 1.2
+                     *         },
+                     *         "storage": {
+                     *           "status": "up",
+                     *           "latency_ms": 0.4
+                     *         },
+                     *         "migrations": {
+                     *           "status": "up",
+                     *           "applied": 4,
+                     *           "shipped": 4
+                     *         }
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ReadinessResponse"];
+                };
+            };
+            /** @description Not ready, or draining; `checks` says what is down. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReadinessResponse"];
                 };
             };
         };

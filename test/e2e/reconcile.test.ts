@@ -1,0 +1,66 @@
+/**
+ * A lost completion callback, end to end: the backend is down when the ML server (which never retries)
+ * finishes, so its completion goes nowhere; the backend that comes back asks the ML server about the
+ * silent job and completes it within ML_RECONCILE_AFTER (server/jobs/reconcile.ts).
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import postgres from 'postgres';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { runMigrations } from '../../server/db/migrate.js';
+import { scratchDatabase, type ScratchDatabase } from '../support/db.js';
+import { startBackend, type Proc } from '../support/process.js';
+import { json, jobStatus, requestProcess, startReferenceMl, upload } from './support.js';
+
+let db: ScratchDatabase;
+let dataDir: string;
+let procs: Proc[] = [];
+const track = (p: Proc) => (procs.push(p), p);
+
+beforeEach(async () => {
+  db = await scratchDatabase('ecg_reconcile');
+  await runMigrations(db.url);
+  dataDir = await mkdtemp(join(tmpdir(), 'ecg-reconcile-'));
+}, 120_000);
+afterEach(async () => {
+  await Promise.all(procs.map((p) => p.kill('SIGKILL')));
+  procs = [];
+  await db?.drop();
+  await rm(dataDir, { recursive: true, force: true });
+}, 60_000);
+
+describe('a completion callback lost while the backend was down', () => {
+  it('completes the job from the ML server\'s job status within the reconciliation interval', async () => {
+    // Each of the ML server's stages takes 600 ms: time to take the backend down mid-job.
+    const ml = track(await startReferenceMl('step=600'));
+    const env = { DATABASE_URL: db.url, DATA_DIR: dataDir, MODEL_SERVER_URL: ml.url, RATE_LIMIT_PER_MINUTE: '0', ML_RECONCILE_AFTER: '1' };
+    const first = track(await startBackend(env));
+    const res = await requestProcess(first.url, await upload(first.url));
+    const { job_id: id } = await json<{ job_id: string }>(res);
+    // The ML server has the video (past the download stage): now the backend goes away, for good.
+    await vi.waitFor(async () => expect((await jobStatus(first.url, id)).progress).toBeGreaterThanOrEqual(25), { timeout: 20_000, interval: 100 });
+    expect(await first.kill('SIGKILL')).toBeNull();
+
+    // The ML server finishes; its completion callback (to the dead backend's URL) is lost.
+    await vi.waitFor(async () => expect((await json<{ status: string }>(fetch(`${ml.url}/api/upload-video/status/${id}`))).status).toBe('completed'), { timeout: 30_000, interval: 200 });
+
+    // Another backend on the same database (at another address: nothing will ever call it back).
+    const second = track(await startBackend(env));
+    const back = Date.now();
+    await vi.waitFor(async () => expect((await jobStatus(second.url, id)).status).toBe('completed'), { timeout: 15_000, interval: 200 });
+    expect(Date.now() - back).toBeLessThan(10_000);
+    const done = await jobStatus(second.url, id);
+    expect(done.progress).toBe(100);
+    expect(done.result!.metadata!.model_version).toMatch(/^reference-ml-server/);
+
+    const sql = postgres(db.url, { max: 1, onnotice: () => {} });
+    try {
+      const events = await sql<{ kind: string; auth: string; to_status: string; detail: unknown }[]>`
+        select kind, auth, to_status, detail from job_events where job_id = ${id} order by id`;
+      expect(events.at(-1)).toEqual({ kind: 'callback', auth: 'backend', to_status: 'completed', detail: { source: 'reconcile' } });
+    } finally {
+      await sql.end();
+    }
+  }, 120_000);
+});
