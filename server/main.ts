@@ -5,7 +5,7 @@
  * (server/startup-errors.ts), stops what was started and exits with code 1.
  */
 import type { ServerType } from '@hono/node-server';
-import { ConfigError, loadConfig, type Config } from './config.js';
+import { type Config,ConfigError, loadConfig } from './config.js';
 import { authEnabled } from './http/auth.js';
 import { createLogger } from './logger.js';
 import { watchParents } from './parent-watch.js';
@@ -28,14 +28,15 @@ try {
 const logger = createLogger(config.logLevel);
 guardPostgresNullSocketWrite(logger);
 let stopReferenceMl: (() => Promise<void>) | undefined;
-let runtime: Runtime | undefined;
+/** What was started so far, for giveUp to stop. */
+const started: { runtime?: Runtime } = {};
 
 /** Prints the one line, stops what was started, exits 1. */
 async function giveUp(err: unknown, stage: StartupContext['stage']): Promise<never> {
   const line = explainStartupError(err, { databaseUrl: config.databaseUrl, port: config.port, host: config.host, stage });
   logger.debug('start-up failure', { error: err instanceof Error ? err.stack : String(err) });
   process.stderr.write(`ECG backend cannot start: ${line}\n`);
-  await runtime?.close().catch(() => {});
+  await started.runtime?.close().catch(() => {});
   await stopReferenceMl?.().catch(() => {});
   process.exit(1);
 }
@@ -51,12 +52,12 @@ if (!config.ml.baseUrl) {
   const { startEmbeddedMlServer } = await import('./embedded/ml-server.js');
   const ml = await startEmbeddedMlServer(logger).catch((err: unknown) => giveUp(err, 'start'));
   config = { ...config, ml: { ...config.ml, baseUrl: ml.url }, ops: { ...config.ops, referenceMlServer: true } };
-  stopReferenceMl = ml.close;
+  stopReferenceMl = () => ml.close();
   logger.warn('MODEL_SERVER_URL is not set: jobs go to the reference ML server, whose transcripts are MADE UP (not a model); set MODEL_SERVER_URL to your ML server', { url: ml.url });
 }
 
-runtime = await createRuntime(config, logger).catch((err: unknown) => giveUp(err, 'database'));
-const service = runtime;
+const service = await createRuntime(config, logger).catch((err: unknown) => giveUp(err, 'database'));
+started.runtime = service;
 if (!authEnabled(config.auth)) logger.warn('no JWT_SECRET or API_TOKENS: the API is open to anyone, as the original was');
 if (!config.webhooks.secret) logger.info('no WEBHOOK_SECRET: ML callbacks are accepted only through per-job callback URLs');
 if (!process.env.FASTAPI_BASE_URL && config.ml.baseUrl && !/^https?:\/\/(localhost|127\.0\.0\.1|\[::1\])[:/]/.test(config.ml.baseUrl)) {

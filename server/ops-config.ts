@@ -4,8 +4,8 @@
  * `server/config.ts` spreads `OPS_ENV` into its schema and calls `opsConfig`, so they are validated
  * and reported with every other variable.
  */
-import { z } from 'zod';
 import ipaddr from 'ipaddr.js';
+import { z } from 'zod';
 
 const flag = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes');
 
@@ -33,7 +33,8 @@ export const OPS_ENV = {
   NODE_ENV: z.string().optional(),
 };
 
-const opsSchema = z.object(OPS_ENV);
+/** The parsed operations variables; `server/config.ts` parses them as part of the whole environment. */
+export const opsSchema = z.object(OPS_ENV);
 type OpsEnv = z.output<typeof opsSchema>;
 
 export interface OpsConfig {

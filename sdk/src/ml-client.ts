@@ -5,8 +5,8 @@
  */
 import createClient, { type Client } from 'openapi-fetch';
 import { parseRetryAfter } from './errors.js';
-import type { components as BackendComponents } from './generated/v1.1/backend.js';
 import type * as V10 from './generated/v1.0/ml-server.js';
+import type { components as BackendComponents } from './generated/v1.1/backend.js';
 import type * as V11 from './generated/v1.1/ml-server.js';
 import { abortReason, describeFetchError, trimBase } from './internal.js';
 
@@ -229,7 +229,7 @@ export function createMlServerClient<V extends MlApiVersion = 'v1.1'>(options: M
     const timeout = AbortSignal.timeout(options.timeoutMs);
     try {
       const { error, response } = await api.POST('/api/upload-video/process-video', {
-        body: body as V11.components['schemas']['ProcessVideoRequest'],
+        body: body,
         parseAs: 'stream',
         signal: combine([timeout, init.signal]),
       });
@@ -289,5 +289,5 @@ export function createMlServerClient<V extends MlApiVersion = 'v1.1'>(options: M
     }
   }
 
-  return { api: api as unknown as Client<MlServerPathsFor<V>>, version, processVideo, health, jobStatus };
+  return { api: api, version, processVideo, health, jobStatus };
 }

@@ -8,9 +8,9 @@ import { useQueries } from '@tanstack/react-query';
 import { useCallback } from 'react';
 import type { BackendClient } from './backend-client.js';
 import type { EcgApiError } from './errors.js';
-import type { JobQueryOptions } from './react-job.js';
 import { isAbortLike } from './internal.js';
-import { asApiError, filesOf, nameOf, noProgress, useEntryList, type FilesInput } from './react-list.js';
+import type { JobQueryOptions } from './react-job.js';
+import { asApiError, type FilesInput,filesOf, nameOf, noProgress, useEntryList } from './react-list.js';
 import type { JobStatus, JobStatusResponse } from './types.js';
 import type { UploadProgress } from './upload.js';
 

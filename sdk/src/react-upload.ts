@@ -6,7 +6,7 @@ import { useCallback, useMemo } from 'react';
 import type { BackendClient } from './backend-client.js';
 import type { EcgApiError } from './errors.js';
 import { isAbortLike } from './internal.js';
-import { asApiError, filesOf, nameOf, noProgress, useEntryList, type FilesInput } from './react-list.js';
+import { asApiError, type FilesInput,filesOf, nameOf, noProgress, useEntryList } from './react-list.js';
 import type { UploadProgress } from './upload.js';
 
 /**

@@ -28,7 +28,7 @@
 import { useQuery, type UseQueryResult } from '@tanstack/react-query';
 import type { BackendClient } from './backend-client.js';
 import type { EcgApiError } from './errors.js';
-import { jobQueries, videoQueries, type JobQueryKey, type JobQueryOptions, type JobVideoResponse } from './react-job.js';
+import { jobQueries, type JobQueryKey, type JobQueryOptions, type JobVideoResponse,videoQueries } from './react-job.js';
 import { processHook, type UseProcessVideo } from './react-process.js';
 import { uploadHook, type UseUploadVideo } from './react-upload.js';
 import type { JobStatusResponse } from './types.js';

@@ -97,7 +97,7 @@ export async function ownedJob<R extends { owner: string | null }>(
 
 /** Cancels a pending or processing job; a cancelled job stays cancelled; a finished one is JOB_NOT_CANCELLABLE. */
 export async function cancelJob(rules: JobRules, owner: string | null, id: string): Promise<{ jobId: string }> {
-  const head = await ownedJob(rules, owner, id, rules.jobs.getVersion);
+  const head = await ownedJob(rules, owner, id, (jobId) => rules.jobs.getVersion(jobId));
   const { decision } = await rules.jobs.transition(head.id, { type: 'cancel' });
   if (!decision) throw noJob(id);
   if (decision.outcome === 'refuse') throw new ApiError(decision.code, decision.reason);

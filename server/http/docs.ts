@@ -9,10 +9,10 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { Scalar } from '@scalar/hono-api-reference';
 import type { Env, Hono } from 'hono';
-import mlV10 from '../generated/v1.0/ml-server.openapi.json' with { type: 'json' };
-import mlV11 from '../generated/v1.1/ml-server.openapi.json' with { type: 'json' };
 import v10Spec from '../generated/v1.0/backend.openapi.json' with { type: 'json' };
+import mlV10 from '../generated/v1.0/ml-server.openapi.json' with { type: 'json' };
 import v11Spec from '../generated/v1.1/backend.openapi.json' with { type: 'json' };
+import mlV11 from '../generated/v1.1/ml-server.openapi.json' with { type: 'json' };
 
 const require = createRequire(import.meta.url);
 

@@ -3,8 +3,8 @@
  * "Observing the service"). Labels are bounded: routes are Hono route templates, never raw paths,
  * so job ids and callback tokens never become label values.
  */
-import type { MlServerClient } from '@ecg/sdk/ml-client';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { MlServerClient } from '@ecg/sdk/ml-client';
 
 /** Seconds: fast JSON answers through slow ML requests. */
 const HTTP_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -136,5 +136,5 @@ export function instrumentMl<C extends MlServerClient>(ml: C, metrics: Metrics):
     processVideo: (body, options) => timed('process_video', () => ml.processVideo(body, options)),
     health: (options) => timed('health', () => ml.health(options)),
     jobStatus: (jobId, options) => timed('job_status', () => ml.jobStatus(jobId, options)),
-  } as C;
+  };
 }

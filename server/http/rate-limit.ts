@@ -9,8 +9,8 @@
  * does not lock a user out. Answers carry `RateLimit-Policy` and `RateLimit`
  * (draft-ietf-httpapi-ratelimit-headers) and, when refused, `Retry-After`.
  */
-import type { Context } from 'hono';
 import { sql } from 'drizzle-orm';
+import type { Context } from 'hono';
 import type { Database } from '../db/client.js';
 import { ApiError } from '../errors.js';
 

@@ -13,10 +13,10 @@ import type { Config } from '../config.js';
 import type { Database } from '../db/client.js';
 import { callbackBase } from '../domain/callback-token.js';
 import { loggableError } from '../errors.js';
-import type { Logger } from '../logger.js';
-import type { Storage } from '../storage/index.js';
 import type { Metrics } from '../http/metrics.js';
 import { pruneRateLimitHits } from '../http/rate-limit.js';
+import type { Logger } from '../logger.js';
+import type { Storage } from '../storage/index.js';
 import { reconcile } from './reconcile.js';
 import { createJobStore, type LockedJob } from './store.js';
 

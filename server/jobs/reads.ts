@@ -3,8 +3,8 @@
  * its path needs, and the stored result only for a completed job, as text to be spliced into the
  * response unparsed (server/jobs/mapper.ts).
  */
-import type { JobStatus } from '../generated/v1.1/routes.js';
 import type { Sql } from '../db/client.js';
+import type { JobStatus } from '../generated/v1.1/routes.js';
 
 /** What the status body and its ETag are made of. `result` is the stored JSON text, only when completed. */
 export interface JobView {

@@ -8,8 +8,8 @@
  * else (still processing, 404/405, no answer) changes nothing, and the watchdog still applies.
  */
 import type { JobStatusOutcome, MlJobStatus } from '@ecg/sdk/ml-client';
-import type { Logger } from '../logger.js';
 import type { Metrics } from '../http/metrics.js';
+import type { Logger } from '../logger.js';
 import type { CallbackReport } from './lifecycle.js';
 import type { JobStore } from './store.js';
 import { storableJson } from './text.js';

@@ -16,7 +16,7 @@
 import type { JobRow } from '../../drizzle/schema.js';
 import type { Database, Sql } from '../db/client.js';
 import type { JobStatus, MlCallback } from '../generated/v1.1/routes.js';
-import { created, decide, type DbTime, type Decision, type JobEvent, type JobInput, type JobPatch, type JobSnapshot } from './lifecycle.js';
+import { created, type DbTime, decide, type Decision, type JobEvent, type JobInput, type JobPatch, type JobSnapshot } from './lifecycle.js';
 import { createJobReads } from './reads.js';
 import { storableJson } from './text.js';
 
@@ -172,7 +172,7 @@ export function createJobStore(db: Database, listener?: WriteListener) {
 
   /** Decides and stores one input under the row lock; `claimed`: this delivery's webhook-id is already ours. */
   function locked(id: string, input: JobInput, webhookId: string | undefined): Promise<Transition> {
-    return sql.begin(async (tx) => {
+    return sql.begin<Transition>(async (tx) => {
       const job = await snapshotOf(tx, id, true);
       if (!job) return NONE;
       const decision = decide(job, input);
@@ -181,7 +181,7 @@ export function createJobStore(db: Database, listener?: WriteListener) {
       if (!fresh) return { job, decision: { outcome: 'ignore', reason: 'duplicate webhook-id', event: null } };
       remember(after ?? job);
       return { job, decision };
-    }) as Promise<Transition>;
+    });
   }
 
   /** The optimistic path first (see the module comment), the locked path when the row moved. */
@@ -273,7 +273,7 @@ export function createJobStore(db: Database, listener?: WriteListener) {
         const { after } = await run(tx, statementFor(job.id, decision, {}));
         remember(after);
         return after;
-      }) as Promise<LockedJob | undefined>;
+      });
     },
 
     /**
@@ -282,7 +282,7 @@ export function createJobStore(db: Database, listener?: WriteListener) {
      * already failed no longer matches, so no job times out twice. Returns how many did.
      */
     async timeOutStalled(opts: { silenceMs: number; capMs: number }): Promise<number> {
-      return sql.begin(async (tx) => {
+      return sql.begin<number>(async (tx) => {
         const stalled = await tx.unsafe<Row[]>(
           `select ${SNAPSHOT}, coalesce(dispatched_at, created_at) < now() - $2::int * interval '1 millisecond' as "overCap" from jobs
             where status = 'processing' and (coalesce(last_heard_at, dispatched_at, created_at) < now() - $1::int * interval '1 millisecond'
@@ -304,7 +304,7 @@ export function createJobStore(db: Database, listener?: WriteListener) {
           n += 1;
         }
         return n;
-      }) as Promise<number>;
+      });
     },
 
     /**

@@ -3,8 +3,8 @@
  * versions' paths and under the per-job callback base (docs/callbacks.md). A valid callback is always
  * answered 200, `received` or `ignored`.
  */
-import type { Context } from 'hono';
 import type { OpenAPIHono } from '@hono/zod-openapi';
+import type { Context } from 'hono';
 import type { AppEnv, RouteContext } from '../context.js';
 import { receiveCallback } from '../domain/jobs.js';
 import type * as v11 from '../generated/v1.1/routes.js';
@@ -12,7 +12,7 @@ import { signedCallbacks, tokenCallbacks } from '../http/callback-auth.js';
 
 export function registerCallbackRoutes(api: OpenAPIHono<AppEnv>, r: typeof v11, { deps, jobs }: RouteContext) {
   const signed = signedCallbacks(deps.config.webhooks);
-  const token = tokenCallbacks(jobs.jobIdForCallbackToken);
+  const token = tokenCallbacks((token) => jobs.jobIdForCallbackToken(token));
   for (const route of [r.receiveMlResult, r.receiveLegacyMlResult]) api.use(route.path, signed);
   for (const route of [r.receiveMlResultWithToken, r.receiveLegacyMlResultWithToken]) {
     api.use(route.path.replace(/\{([^}]+)\}/g, ':$1'), token);

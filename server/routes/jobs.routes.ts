@@ -4,13 +4,13 @@ import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import type { AppEnv, RouteContext } from '../context.js';
 import { cancelJob, type JobRules, type JobSource, ownedJob, requestProcessing } from '../domain/jobs.js';
+import { ApiError } from '../errors.js';
 import type * as v11 from '../generated/v1.1/routes.js';
 import { authEnabled, requireAdmin, resolveOwner, sameOwner } from '../http/auth.js';
 import { lastEventVersion } from '../http/stream-limits.js';
 import { TERMINAL } from '../jobs/lifecycle.js';
 import { etagOf, statusJson, toJobSummary } from '../jobs/mapper.js';
 import type { JobView, ListPosition } from '../jobs/reads.js';
-import { ApiError } from '../errors.js';
 
 /** Rough processing time announced to the frontend: the ML server's own estimate (docs/limits.md). */
 const ESTIMATED_SECONDS = 300;
@@ -78,7 +78,7 @@ export function registerJobRoutes(api: OpenAPIHono<AppEnv>, r: typeof v11, { dep
       let etag = known && visibleTo(caller, known.owner) ? etagOf({ id, version: known.version }) : undefined;
       if (etag === undefined || !matches(ifNoneMatch, etag)) {
         const began = versions.begin();
-        const head = await ownedJob(rules, caller, job_id, jobs.getVersion);
+        const head = await ownedJob(rules, caller, job_id, (id) => jobs.getVersion(id));
         versions.fill(head.id, head, began);
         etag = etagOf(head);
       }
@@ -88,7 +88,7 @@ export function registerJobRoutes(api: OpenAPIHono<AppEnv>, r: typeof v11, { dep
       }
     }
     const began = versions.begin();
-    const job = await ownedJob(rules, caller, job_id, jobs.view);
+    const job = await ownedJob(rules, caller, job_id, (id) => jobs.view(id));
     versions.fill(job.id, job, began);
     c.header('ETag', etagOf(job));
     c.header('Content-Type', 'application/json');
@@ -98,7 +98,7 @@ export function registerJobRoutes(api: OpenAPIHono<AppEnv>, r: typeof v11, { dep
   api.openapi(r.streamJobEvents, async (c) => {
     const { job_id } = c.req.valid('param');
     const caller = await owner(c);
-    const first = await ownedJob(rules, caller, job_id, jobs.view);
+    const first = await ownedJob(rules, caller, job_id, (id) => jobs.view(id));
     // Capped per client and per process, and closed after a maximum lifetime (docs/limits.md).
     const release = streams.acquire(clientKey(c, caller));
     const deadline = Date.now() + streams.maxLifetimeMs;
@@ -146,7 +146,7 @@ export function registerJobRoutes(api: OpenAPIHono<AppEnv>, r: typeof v11, { dep
         release();
       }
     });
-    return response as unknown as ReturnType<typeof c.text<string, 200>>;
+    return response;
   });
 
   api.openapi(r.cancelJob, async (c) => {

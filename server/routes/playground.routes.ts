@@ -3,7 +3,7 @@
  * to the API reference. The page is bundled with esbuild on its first request and kept in memory,
  * so `npm start` needs no build step and nothing comes from a CDN.
  */
-import { Hono, type Context } from 'hono';
+import { type Context,Hono } from 'hono';
 import type { PlaygroundBundle } from '../../examples/playground/build.js';
 
 const page = (title: string, body: string, head = '') => `<!doctype html>

@@ -10,7 +10,7 @@ export function registerVideoRoutes(api: OpenAPIHono<AppEnv>, r: typeof v11, { d
   api.openapi(r.getJobVideo, async (c) => {
     const { job_id } = c.req.valid('param');
     const caller = await resolveOwner(config.auth, c.req.header('authorization'));
-    const row = await ownedJob({ config }, caller, job_id, jobs.get);
+    const row = await ownedJob({ config }, caller, job_id, (id) => jobs.get(id));
     // The upload URL's lifetime: long enough to watch a video, short enough to stop sharing it.
     const expiresIn = config.storage.presignExpiresIn;
     const videoUrl = await storage.presignDownload(row.fileKey, { expiresIn });

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jobs, jobEvents } from '../../drizzle/schema.js';
+import { jobEvents,jobs } from '../../drizzle/schema.js';
 import { hmacSignature } from '../../server/http/callback-auth.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 

@@ -1,7 +1,6 @@
 /** Every accepted ML result shape (docs/results.md) normalises to the canonical result. */
 import { describe, expect, it } from 'vitest';
 import { normalizeResult } from '../../server/jobs/normalize.js';
-import type { MlResult } from '../../server/generated/v1.1/routes.js';
 
 describe('normalizeResult', () => {
   it('reads start_time/end_time (v1.0) and start/end (v1.1) alike', () => {
@@ -41,7 +40,7 @@ describe('normalizeResult', () => {
   });
 
   it('survives null text and words, and an empty completed result', () => {
-    const r = normalizeResult({ segments: [{ start: 0, end: 1, text: null, words: null }] } as MlResult);
+    const r = normalizeResult({ segments: [{ start: 0, end: 1, text: null, words: null }] });
     expect(r.segments[0]).toMatchObject({ text: '', words: [] });
     const empty = normalizeResult(null, { filename: 'a.mp4', language: 'ko' });
     expect(empty).toEqual({

@@ -5,9 +5,9 @@ import { playgroundRoutes } from '../../server/routes/playground.routes.js';
 describe('playground routes', () => {
   it('builds the bundle once, on the first request, and serves the script and the style from memory', async () => {
     let builds = 0;
-    const app = playgroundRoutes(async () => {
+    const app = playgroundRoutes(() => {
       builds++;
-      return { js: 'console.log("playground")', css: 'body{margin:0}' };
+      return Promise.resolve({ js: 'console.log("playground")', css: 'body{margin:0}' });
     });
     const page = await app.request('/playground');
     expect(page.status).toBe(200);
@@ -22,10 +22,9 @@ describe('playground routes', () => {
 
   it('answers 503 with the reason when the bundle cannot be built, and tries again on the next request', async () => {
     let fail = true;
-    const app = playgroundRoutes(async () => {
-      if (fail) throw new Error("Cannot find package 'esbuild'");
-      return { js: 'ok()', css: '' };
-    });
+    const app = playgroundRoutes(() =>
+      fail ? Promise.reject(new Error("Cannot find package 'esbuild'")) : Promise.resolve({ js: 'ok()', css: '' }),
+    );
     const first = await app.request('/playground/app.js');
     expect(first.status).toBe(503);
     expect(await first.text()).toContain("Cannot find package 'esbuild'");
@@ -35,7 +34,7 @@ describe('playground routes', () => {
   });
 
   it('serves a home page that links to the playground and the API reference', async () => {
-    const home = await playgroundRoutes(async () => ({ js: '', css: '' })).request('/');
+    const home = await playgroundRoutes(() => Promise.resolve({ js: '', css: '' })).request('/');
     expect(home.status).toBe(200);
     const html = await home.text();
     expect(html).toContain('<a href="/playground">');

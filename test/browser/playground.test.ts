@@ -13,7 +13,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobStatusResponse, TranscriptResult } from '@ecg/sdk';
 import { toVtt } from '@ecg/sdk/subtitles';
-import { launchChromium, skipBrowser, startLiveBackend, type LiveBackend } from './react-live.js';
+import { launchChromium, type LiveBackend,skipBrowser, startLiveBackend } from './react-live.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const artifacts = join(root, '.tmp');
@@ -42,7 +42,7 @@ afterAll(async () => {
 
 async function makeVideo(tab: Page, name: string, seconds: number, hue: number) {
   await tab.addScriptTag({ content: videoScript });
-  const base64 = (await tab.evaluate(`makeTestVideo(${seconds}, ${hue})`)) as string;
+  const base64 = await tab.evaluate<string>(`makeTestVideo(${seconds}, ${hue})`);
   return { name, mimeType: 'video/webm', buffer: Buffer.from(base64, 'base64') };
 }
 
@@ -53,7 +53,7 @@ async function statusOf(jobId: string): Promise<JobStatusResponse> {
 /** axe-core's serious and critical violations on the page as it is now. */
 async function accessibilityProblems(tab: Page): Promise<string[]> {
   await tab.addScriptTag({ content: axeSource });
-  const violations = (await tab.evaluate(`axe.run(document, { resultTypes: ['violations'] }).then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target.join(' ')).slice(0, 3) })))`)) as Array<{ id: string; impact: string; nodes: string[] }>;
+  const violations = await tab.evaluate<Array<{ id: string; impact: string; nodes: string[] }>>(`axe.run(document, { resultTypes: ['violations'] }).then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target.join(' ')).slice(0, 3) })))`);
   return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id} (${v.impact}): ${v.nodes.join(', ')}`);
 }
 
@@ -94,7 +94,7 @@ describe.skipIf(skipBrowser)('the playground in Chromium', () => {
     }
     await expect.poll(() => tab.locator('li.upload[data-stage="completed"]').count(), { timeout: 45_000 }).toBe(2);
     // Both are remembered as recent jobs of this browser.
-    const recent = await tab.evaluate(`JSON.parse(localStorage.getItem('ecg-playground-recent'))`) as Array<{ id: string; name: string }>;
+    const recent = await tab.evaluate<Array<{ id: string; name: string }>>(`JSON.parse(localStorage.getItem('ecg-playground-recent'))`);
     expect(recent.map((j) => j.name).sort()).toEqual(['interview.webm', 'meeting.webm']);
     expect(await tab.getByRole('link', { name: 'meeting.webm' }).count()).toBe(1);
 
@@ -184,7 +184,7 @@ describe.skipIf(skipBrowser)('the playground in Chromium', () => {
     const order: string[] = [];
     for (let i = 0; i < 4; i++) {
       await tab.keyboard.press('Tab');
-      order.push((await tab.evaluate(() => document.activeElement?.getAttribute('type') ?? document.activeElement?.tagName ?? '')) as string);
+      order.push(await tab.evaluate(() => document.activeElement?.getAttribute('type') ?? document.activeElement?.tagName ?? ''));
     }
     expect(order.slice(0, 4)).toEqual(['A', 'password', 'file', 'SELECT']);
     await tab.close();

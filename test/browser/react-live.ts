@@ -7,8 +7,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { serve } from '@hono/node-server';
 import { build, type Plugin } from 'esbuild';
-import { chromium, type Browser } from 'playwright-core';
-import { startReferenceMlServer, type ReferenceMlServer } from '../../examples/ml-server/src/server.js';
+import { type Browser,chromium } from 'playwright-core';
+import { type ReferenceMlServer,startReferenceMlServer } from '../../examples/ml-server/src/server.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { freePort } from '../support/process.js';
 

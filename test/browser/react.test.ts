@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobStatusResponse } from '@ecg/sdk';
-import { bundlePage, launchChromium, skipBrowser, startLiveBackend, type LiveBackend } from './react-live.js';
 import { freePort } from '../support/process.js';
+import { bundlePage, launchChromium, type LiveBackend,skipBrowser, startLiveBackend } from './react-live.js';
 
 let backend: LiveBackend;
 let page: Server;

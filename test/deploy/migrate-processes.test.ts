@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import postgres from 'postgres';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MIGRATIONS_FOLDER } from '../../server/db/migrate.js';
-import { scratchDatabase, type ScratchDatabase } from '../support/db.js';
+import { type ScratchDatabase,scratchDatabase } from '../support/db.js';
 
 const root = join(import.meta.dirname, '..', '..');
 

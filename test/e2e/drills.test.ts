@@ -10,9 +10,9 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { runMigrations } from '../../server/db/migrate.js';
 import { startEmbeddedPostgres } from '../../server/embedded/postgres.js';
-import { scratchDatabase, type ScratchDatabase } from '../support/db.js';
-import { freePort, startBackend, type Proc } from '../support/process.js';
-import { json, jobStatus, requestProcess, startReferenceMl, upload } from './support.js';
+import { type ScratchDatabase,scratchDatabase } from '../support/db.js';
+import { freePort, type Proc,startBackend } from '../support/process.js';
+import { jobStatus, json, requestProcess, startReferenceMl, upload } from './support.js';
 
 let dataDir: string;
 let procs: Proc[] = [];
@@ -143,7 +143,7 @@ describe('failure drills', () => {
     } catch {
       ctx.skip('mounting a 2 MB tmpfs needs privileges this sandbox does not have');
     }
-    cleanups.push(async () => execFileSync('umount', ['-l', storage], { stdio: 'ignore' }));
+    cleanups.push(() => Promise.resolve(void execFileSync('umount', ['-l', storage], { stdio: 'ignore' })));
     const db = await scratch();
     const backend = track(await startBackend({ DATABASE_URL: db.url, DATA_DIR: dataDir, MODEL_SERVER_URL: 'http://127.0.0.1:9', RATE_LIMIT_PER_MINUTE: '0' }));
     // Leave about 300 kB free.

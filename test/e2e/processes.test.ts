@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import postgres from 'postgres';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { runMigrations } from '../../server/db/migrate.js';
-import { scratchDatabase, type ScratchDatabase } from '../support/db.js';
-import { freePort, startBackend, startFakeMl, type Proc } from '../support/process.js';
+import { type ScratchDatabase,scratchDatabase } from '../support/db.js';
+import { freePort, type Proc,startBackend, startFakeMl } from '../support/process.js';
 
 // Each test has a database and processes of its own: a backend left from another test would
 // otherwise claim this test's jobs and send them to its own ML server.
@@ -202,11 +202,15 @@ describe('backend and a real-like ML server, as processes', () => {
   }, 60_000);
 
   it('refuses to start with invalid configuration and lists what is wrong', async () => {
-    const err = await startBackend({ DATABASE_URL: 'mysql://nope', PORT: 'eighty', ML_API_VERSION: 'v9' }).catch((e: Error) => e);
+    const err = await startBackend({ DATABASE_URL: 'mysql://nope', PORT: 'eighty', ML_API_VERSION: 'v9' }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(Error);
-    expect(String(err)).toMatch(/exited with 1/);
-    expect(String(err)).toMatch(/DATABASE_URL/);
-    expect(String(err)).toMatch(/ML_API_VERSION/);
+    const text = String((err as Error).message);
+    expect(text).toMatch(/exited with 1/);
+    expect(text).toMatch(/DATABASE_URL/);
+    expect(text).toMatch(/ML_API_VERSION/);
   }, 30_000);
 });
 

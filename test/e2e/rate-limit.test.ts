@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runMigrations } from '../../server/db/migrate.js';
-import { scratchDatabase, type ScratchDatabase } from '../support/db.js';
-import { startBackend, type Proc } from '../support/process.js';
+import { type ScratchDatabase,scratchDatabase } from '../support/db.js';
+import { type Proc,startBackend } from '../support/process.js';
 import { requestProcess, upload } from './support.js';
 
 let db: ScratchDatabase;

@@ -9,9 +9,9 @@ import { join } from 'node:path';
 import postgres from 'postgres';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { runMigrations } from '../../server/db/migrate.js';
-import { scratchDatabase, type ScratchDatabase } from '../support/db.js';
-import { startBackend, type Proc } from '../support/process.js';
-import { json, jobStatus, requestProcess, startReferenceMl, upload } from './support.js';
+import { type ScratchDatabase,scratchDatabase } from '../support/db.js';
+import { type Proc,startBackend } from '../support/process.js';
+import { jobStatus, json, requestProcess, startReferenceMl, upload } from './support.js';
 
 let db: ScratchDatabase;
 let dataDir: string;

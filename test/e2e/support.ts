@@ -1,5 +1,5 @@
 /** What the operations end-to-end tests share: a fresh database, the reference ML server as a process, the upload flow. */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess,spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { freePort, type Proc } from '../support/process.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { created, decide, NOW, type CallbackReport, type Decision, type JobInput, type JobSnapshot } from '../../server/jobs/lifecycle.js';
+import { type CallbackReport, created, decide, type Decision, type JobInput, type JobSnapshot,NOW } from '../../server/jobs/lifecycle.js';
 
 const base: JobSnapshot = { status: 'pending', progress: 0, message: null, failedBy: null, dispatchAttempts: 0, fileKey: 'videos/anonymous/20250101_120000_0a1b2c3d_talk.mp4', language: 'auto' };
 

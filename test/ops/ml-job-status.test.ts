@@ -1,8 +1,8 @@
 /** The SDK's typed call of the ML server's job-status operation (`jobStatus` in sdk/src/ml-client.ts). */
-import { createMlServerClient } from '../../sdk/src/ml-client.js';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { createMlServerClient } from '../../sdk/src/ml-client.js';
 
 const client = (answer: (req: Request) => Response | Promise<Response>) =>
   createMlServerClient({ baseUrl: 'http://ml.test', timeoutMs: 1000, statusTimeoutMs: 500, fetch: async (req) => answer(req) });

@@ -3,12 +3,12 @@
  * on is looked up with getMlJobStatus, at most once per interval across processes.
  */
 import { asc, eq } from 'drizzle-orm';
-import type { JobStatusOutcome } from '@ecg/sdk/ml-client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { JobStatusOutcome } from '@ecg/sdk/ml-client';
 import { jobEvents } from '../../drizzle/schema.js';
-import { createLogger } from '../../server/logger.js';
 import { reconcile } from '../../server/jobs/reconcile.js';
 import { createJobStore } from '../../server/jobs/store.js';
+import { createLogger } from '../../server/logger.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 
 let t: TestApp;
@@ -37,7 +37,7 @@ async function processingJob(): Promise<string> {
 /** A fake ML server's job-status operation that answers `answer` and records what it was asked. */
 function mlAnswering(answer: (id: string) => JobStatusOutcome) {
   const asked: string[] = [];
-  return { asked, jobStatus: async (id: string) => (asked.push(id), answer(id)) };
+  return { asked, jobStatus: (id: string) => (asked.push(id), Promise.resolve(answer(id))) };
 }
 
 const settle = () => new Promise((r) => setTimeout(r, 30));

@@ -1,7 +1,7 @@
 /** Validation messages name the field they are about, unions included (server/http/validation.ts). */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { invalidRequest } from '../support/contract.js';
 import { createTestApp, PUBLIC_BASE, type TestApp } from '../support/app.js';
+import { invalidRequest } from '../support/contract.js';
 
 let t: TestApp;
 beforeAll(async () => {

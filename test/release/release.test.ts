@@ -4,14 +4,14 @@
  * reach (no tsx, no dev dependencies). A file or a dependency the release forgot fails here, not
  * on the operator's server. docs/deploy.md describes the release.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess,execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { scratchDatabase, type ScratchDatabase } from '../support/db.js';
+import { type ScratchDatabase,scratchDatabase } from '../support/db.js';
 import { freePort } from '../support/process.js';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -62,8 +62,8 @@ async function startRelease(dir: string, env: Record<string, string>): Promise<S
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');

@@ -10,7 +10,7 @@ import path from 'node:path';
 import postgres from 'postgres';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { postgresOsUser, preparePrivateDir } from '../../server/embedded/data-dir.js';
-import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../../server/embedded/postgres.js';
+import { type EmbeddedPostgresHandle,startEmbeddedPostgres } from '../../server/embedded/postgres.js';
 import { credentialsFile } from '../../server/embedded/postgres-roles.js';
 
 const dirs: string[] = [];

@@ -8,8 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runMigrations } from '../../server/db/migrate.js';
-import { scratchDatabase, type ScratchDatabase } from '../support/db.js';
-import { startBackend, type Proc } from '../support/process.js';
+import { type ScratchDatabase,scratchDatabase } from '../support/db.js';
+import { type Proc,startBackend } from '../support/process.js';
 
 let db: ScratchDatabase;
 let parent: string;

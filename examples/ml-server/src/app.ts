@@ -3,10 +3,10 @@
  * `getMlJobStatus`, `getMlHealth`. Errors use the ML server's envelope `{error: {code, message, job_id}}`;
  * validation failures use FastAPI's `{detail: [{type, loc, msg, input}]}`, as the real (Python) server does.
  */
-import { Hono, type Context } from 'hono';
+import { type Context,Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { estimatedSeconds, originOf, runJob, type JobContext, type JobInput, type ReferenceJob } from './jobs.js';
+import { estimatedSeconds, type JobContext, type JobInput, originOf, type ReferenceJob,runJob } from './jobs.js';
 import type { MlError, MlHealth, MlJobStatus, MlValidationError, ProcessVideoResponseV10, ProcessVideoResponseV11 } from './types.js';
 
 export interface AppDeps extends JobContext {

@@ -9,7 +9,7 @@
  *   `slow` (2 s per stage), `step=<ms>`, `duplicate`, `out-of-order`, `fail=<CODE>`, `dispatch-errors=<n>`,
  *   `unsigned`, `empty`; for example `ML_BEHAVIOUR=duplicate,out-of-order,step=500`
  */
-import { startReferenceMlServer, type Behaviour, type Logger } from './server.js';
+import { type Behaviour, type Logger,startReferenceMlServer } from './server.js';
 
 class UsageError extends Error {}
 

@@ -3,7 +3,7 @@
  * then `completed` (or `failed`), all through the SDK's callback client.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createCallbackClient, type CallbackAck, type CallbackClient, type CallbackFetch } from '@ecg/sdk/ml-server';
+import { type CallbackAck, type CallbackClient, type CallbackFetch,createCallbackClient } from '@ecg/sdk/ml-server';
 import {
   buildResultV10,
   buildResultV11,

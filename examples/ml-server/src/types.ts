@@ -2,8 +2,8 @@
  * The contract types this server speaks, per version, from the published SDK entry points
  * (`@ecg/sdk/v1.1`, `@ecg/sdk/v1.0`), never from the generated files directly.
  */
-import type { MlServerSchemas as V11 } from '@ecg/sdk/v1.1';
 import type { MlServerSchemas as V10 } from '@ecg/sdk/v1.0';
+import type { MlServerSchemas as V11 } from '@ecg/sdk/v1.1';
 
 export type ProcessVideoResponseV11 = V11['ProcessVideoResponse'];
 export type ProcessVideoResponseV10 = V10['ProcessVideoResponse'];
