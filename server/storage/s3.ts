@@ -1,6 +1,7 @@
 import type { S3ClientConfig } from '@aws-sdk/client-s3';
 import { GetObjectCommand, HeadBucketCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { s3Multipart } from './s3-multipart.js';
 import { assertExpiresIn, assertPresignUpload, assertSafeKey, isSafeKey, parseUrlWithoutCredentials } from './keys.js';
 import type { ObjectInfo, PresignedUpload, PresignUploadOptions, Storage } from './types.js';
 
@@ -87,6 +88,7 @@ export function createS3Storage(options: S3StorageOptions): S3Storage {
     kind: 's3',
     bucket,
     client,
+    multipart: s3Multipart(client, bucket),
 
     async presignUpload(key: string, opts: PresignUploadOptions): Promise<PresignedUpload> {
       assertPresignUpload(key, opts);
