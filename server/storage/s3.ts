@@ -1,8 +1,8 @@
 import type { S3ClientConfig } from '@aws-sdk/client-s3';
 import { GetObjectCommand, HeadBucketCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { s3Multipart } from './s3-multipart.js';
 import { assertExpiresIn, assertPresignUpload, assertSafeKey, isSafeKey, parseUrlWithoutCredentials } from './keys.js';
+import { s3Multipart } from './s3-multipart.js';
 import type { ObjectInfo, PresignedUpload, PresignUploadOptions, Storage } from './types.js';
 
 export interface S3StorageOptions {
