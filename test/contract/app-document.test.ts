@@ -76,11 +76,19 @@ describe('the app serves exactly its specs', () => {
     for (const key of Object.keys(spec)) expect(served[key], key).toEqual(spec[key]);
   });
 
-  it('serves every v1.0 operation unchanged; its only extras are the v1.1 callback routes', () => {
+  it('serves every v1.0 operation unchanged; its only extras are the v1.1 callback and multipart upload routes', () => {
     const spec = normalise(dereference('v1.0', 'backend'));
     for (const key of Object.keys(spec)) expect(served[key], key).toEqual(spec[key]);
     const extra = Object.keys(served).filter((k) => !(k in spec));
-    expect(extra.sort()).toEqual(['POST /api/ml-callback/{callback_token}/api/upload-video/result (receiveMlResultWithToken)', 'POST /api/upload-video/result (receiveMlResult)']);
+    expect(extra.sort()).toEqual([
+      'POST /api/ml-callback/{callback_token}/api/upload-video/result (receiveMlResultWithToken)',
+      'POST /api/upload-video/multipart/abort (abortMultipartUpload)',
+      'POST /api/upload-video/multipart/complete (completeMultipartUpload)',
+      'POST /api/upload-video/multipart/create (createMultipartUpload)',
+      'POST /api/upload-video/multipart/list-parts (listUploadedParts)',
+      'POST /api/upload-video/multipart/presign-parts (presignUploadParts)',
+      'POST /api/upload-video/result (receiveMlResult)',
+    ]);
   });
 
   it('notices a difference (the comparison is not vacuous)', () => {

@@ -1,4 +1,6 @@
 /** s3rver on an ephemeral port, with the bucket and the multipart operations it lacks, for the S3 driver's tests. */
+// eslint-disable-next-line @typescript-eslint/triple-slash-reference -- s3rver ships no types, and test/sdk/tsconfig.json does not include this folder
+/// <reference path="./s3rver.d.ts" />
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
