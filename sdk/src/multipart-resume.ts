@@ -45,17 +45,13 @@ function isSaved(value: unknown): value is SavedUpload {
 /** `localStorage`, when the page may use it. */
 export function localStorageStore(storage: Storage = globalThis.localStorage): ResumeStore {
   return {
-    async get(key) {
+    get: (key) => {
       const raw = storage.getItem(key);
       const value: unknown = raw ? JSON.parse(raw) : undefined;
-      return isSaved(value) ? value : undefined;
+      return Promise.resolve(isSaved(value) ? value : undefined);
     },
-    async set(key, saved) {
-      storage.setItem(key, JSON.stringify(saved));
-    },
-    async delete(key) {
-      storage.removeItem(key);
-    },
+    set: (key, saved) => Promise.resolve(storage.setItem(key, JSON.stringify(saved))),
+    delete: (key) => Promise.resolve(storage.removeItem(key)),
   };
 }
 
