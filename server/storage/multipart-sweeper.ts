@@ -33,7 +33,7 @@ export async function sweepMultipartUploads(storage: Storage, maxAgeMs = DEFAULT
  * process alive. Returns the function that stops it.
  *
  * @example
- * const stopSweeper = startMultipartSweeper(storage, { maxAgeMs: config.storage.multipartMaxAgeMs });
+ * const stopSweeper = startMultipartSweeper(storage, { maxAgeMs: multipartMaxAgeMs() });
  */
 export function startMultipartSweeper(storage: Storage, options: MultipartSweeperOptions = {}): () => void {
   const maxAgeMs = options.maxAgeMs ?? DEFAULT_MULTIPART_MAX_AGE_MS;
@@ -52,4 +52,10 @@ export function startMultipartSweeper(storage: Storage, options: MultipartSweepe
   const timer = setInterval(pass, options.intervalMs ?? 3600_000);
   timer.unref();
   return () => clearInterval(timer);
+}
+
+/** `MULTIPART_MAX_AGE_HOURS` (a positive number) in ms, else the default 24 hours. */
+export function multipartMaxAgeMs(env: Record<string, string | undefined> = process.env): number {
+  const hours = Number(env.MULTIPART_MAX_AGE_HOURS);
+  return Number.isFinite(hours) && hours > 0 ? hours * 3600_000 : DEFAULT_MULTIPART_MAX_AGE_MS;
 }

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MIN_PART_SIZE, planMultipart } from '../../server/storage/index.js';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { MIN_PART_SIZE, multipartMaxAgeMs, planMultipart, startMultipartSweeper } from '../../server/storage/index.js';
 import { putParts } from './multipart-suite.js';
 import { type Served, serveEmbedded } from './serve-embedded.js';
 import { uniqueKey } from './suite.js';
@@ -73,5 +73,24 @@ describe('embedded storage multipart parts', () => {
     expect(parts).toHaveLength(1);
     expect(parts[0]!.size).toBe(100);
     await s.storage.multipart.abort(upload);
+  });
+});
+
+describe('the multipart sweeper settings', () => {
+  it('reads MULTIPART_MAX_AGE_HOURS, and falls back to 24 hours when it is missing or not a positive number', () => {
+    expect(multipartMaxAgeMs({ MULTIPART_MAX_AGE_HOURS: '2' })).toBe(2 * 3600_000);
+    for (const value of [undefined, '', '0', '-1', 'soon']) expect(multipartMaxAgeMs({ MULTIPART_MAX_AGE_HOURS: value })).toBe(24 * 3600_000);
+  });
+
+  it('a started sweeper aborts old uploads at once and stops when asked', async () => {
+    const s = await serveEmbedded();
+    try {
+      const upload = await s.storage.multipart.create(uniqueKey(), planMultipart('video/mp4', 10));
+      const stop = startMultipartSweeper(s.storage, { maxAgeMs: -1, intervalMs: 60_000 });
+      await vi.waitFor(async () => expect(await s.storage.multipart.get(upload.key, upload.uploadId)).toBeNull());
+      stop();
+    } finally {
+      await s.close();
+    }
   });
 });
