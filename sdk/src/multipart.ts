@@ -59,7 +59,7 @@ interface Upload {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Uploads `prepared` in parts and returns its file key (for `requestProcess`). */
+/** @internal Uploads `prepared` in parts and returns its file key (for `requestProcess`); `uploadVideo` calls it. */
 export async function uploadMultipart(ctx: MultipartContext, prepared: Prepared, options: MultipartOptions = {}): Promise<string> {
   const { api, signal } = ctx;
   const blob = prepared.body instanceof Blob ? prepared.body : await new Response(prepared.body).blob();
