@@ -215,11 +215,13 @@ export function createBackendClient(options: BackendClientOptions): BackendClien
   }
 
   async function processVideo(source: UploadSource, opts: ProcessVideoOptions = {}): Promise<TerminalJobStatus> {
-    const { onUploadProgress, onProgress, language, idempotencyKey, filename, contentType, size, signal, ...wait } = opts;
+    const { onUploadProgress, onProgress, language, idempotencyKey, filename, contentType, size, signal, multipart, multipartThreshold, ...wait } = opts;
     const fileKey = await uploadVideo(source, {
       ...(filename !== undefined ? { filename } : {}),
       ...(contentType !== undefined ? { contentType } : {}),
       ...(size !== undefined ? { size } : {}),
+      ...(multipart !== undefined ? { multipart } : {}),
+      ...(multipartThreshold !== undefined ? { multipartThreshold } : {}),
       ...(onUploadProgress ? { onProgress: onUploadProgress } : {}),
       ...(signal ? { signal } : {}),
     });
