@@ -6,7 +6,7 @@ export { isSafeKey } from './keys.js';
 export { checkCompletion, DEFAULT_PART_SIZE, MAX_PARTS, MIN_PART_SIZE, planMultipart } from './multipart.js';
 export type { MultipartSweeperOptions } from './multipart-sweeper.js';
 export { multipartMaxAgeMs, startMultipartSweeper, sweepMultipartUploads } from './multipart-sweeper.js';
-export type { S3Storage, S3StorageOptions } from './s3.js';
+export type { PresignedPost, S3Storage, S3StorageOptions } from './s3.js';
 export { createS3Storage } from './s3.js';
 export type { ObjectInfo, PresignedUpload, PresignUploadOptions, Storage } from './types.js';
 export type { MultipartPlan, MultipartStorage, MultipartUpload, PresignedPart, StoredPart } from './types.js';

@@ -96,6 +96,22 @@ describe('s3 storage driver (signatures, checked independently of s3rver)', () =
     await local.storage.multipart.abort(upload);
   });
 
+  it('a presigned POST carries a content-length-range policy of 1 to maxBytes and the signed content type, and uploads', async () => {
+    const key = uniqueKey('form.mp4');
+    const post = await local.storage.presignPost(key, { contentType: 'video/mp4', maxBytes: 5000, expiresIn: 600 });
+    expect(post.method).toBe('POST');
+    const policy = JSON.parse(Buffer.from(post.fields.Policy!, 'base64').toString('utf8')) as { conditions: unknown[] };
+    expect(policy.conditions).toEqual(expect.arrayContaining([['content-length-range', 1, 5000], ['eq', '$Content-Type', 'video/mp4'], { key }]));
+    expect(Object.keys(post.fields).filter((k) => /checksum/i.test(k))).toEqual([]);
+    const form = new FormData();
+    for (const [name, value] of Object.entries(post.fields)) form.append(name, value);
+    form.append('file', new Blob([new Uint8Array(1234).fill(9)], { type: 'video/mp4' }));
+    const res = await fetch(post.url, { method: 'POST', body: form });
+    await res.arrayBuffer();
+    expect(res.status).toBeLessThan(300);
+    expect(await local.storage.head(key)).toMatchObject({ size: 1234 });
+  });
+
   it('bakes no checksum into presigned PUT or GET URLs', async () => {
     const key = uniqueKey();
     const up = await local.storage.presignUpload(key, { contentType: 'video/mp4', maxBytes: 1e9, expiresIn: 900 });
