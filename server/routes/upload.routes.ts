@@ -4,7 +4,7 @@ import type { AppEnv, RouteContext } from '../context.js';
 import { findMultipartUpload, planMultipartUpload, planUpload } from '../domain/uploads.js';
 import type * as v11 from '../generated/v1.1/routes.js';
 import { authEnabled, resolveOwner } from '../http/auth.js';
-import { checkCompletion } from '../storage/index.js';
+import { checkCompletion, type S3Storage } from '../storage/index.js';
 
 export function registerUploadRoutes(api: OpenAPIHono<AppEnv>, r: typeof v11, { deps }: RouteContext) {
   const { storage: limits } = deps.config;
@@ -22,7 +22,17 @@ export function registerUploadRoutes(api: OpenAPIHono<AppEnv>, r: typeof v11, { 
       },
       limits.maxUploadBytes,
     );
-    const upload = await deps.storage.presignUpload(key, { contentType, maxBytes: limits.maxUploadBytes, expiresIn: limits.presignExpiresIn });
+    const signing = { contentType, maxBytes: limits.maxUploadBytes, expiresIn: limits.presignExpiresIn };
+    if (body.upload_method === 'post' && deps.storage.kind === 's3' && 'presignPost' in deps.storage) {
+      const form = await (deps.storage as S3Storage).presignPost(key, signing);
+      const urls = { presigned_url: form.url, upload_url: form.url, url: form.url };
+      const keys = { file_key: key, fileKey: key };
+      return c.json(
+        { ...urls, ...keys, expires_in: form.expiresIn, method: 'POST' as const, fields: form.fields, headers: { 'Content-Type': contentType }, content_type: contentType, max_bytes: limits.maxUploadBytes },
+        200,
+      );
+    }
+    const upload = await deps.storage.presignUpload(key, signing);
     return c.json(
       {
         presigned_url: upload.url,

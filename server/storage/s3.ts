@@ -115,17 +115,13 @@ export function createS3Storage(options: S3StorageOptions): S3Storage {
 
     async presignPost(key: string, opts: PresignUploadOptions): Promise<PresignedPost> {
       assertPresignUpload(key, opts);
-      const { url, fields } = await createPresignedPost(
-        // @aws-sdk/s3-presigned-post pins its own client-s3 patch release; the client is the same API.
-        client as unknown as Parameters<typeof createPresignedPost>[0],
-        {
-          Bucket: bucket,
-          Key: key,
-          Fields: { 'Content-Type': opts.contentType },
-          Conditions: [['content-length-range', 1, opts.maxBytes], ['eq', '$Content-Type', opts.contentType]],
-          Expires: opts.expiresIn,
-        },
-      );
+      const { url, fields } = await createPresignedPost(client, {
+        Bucket: bucket,
+        Key: key,
+        Fields: { 'Content-Type': opts.contentType },
+        Conditions: [['content-length-range', 1, opts.maxBytes], ['eq', '$Content-Type', opts.contentType]],
+        Expires: opts.expiresIn,
+      });
       return { url, method: 'POST', fields, expiresIn: opts.expiresIn };
     },
 

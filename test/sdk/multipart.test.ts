@@ -135,3 +135,16 @@ describe('multipart uploads from Node against the S3 driver', () => {
     expect(await s3.storage.multipart.list()).toEqual([]);
   });
 });
+
+describe('generate-url with upload_method post', () => {
+  it('answers a form upload with a content-length-range policy on S3, and the frontend\'s default stays a PUT', async () => {
+    const post = (body: object) => t.fetch(`${PUBLIC_BASE}/api/upload-video/generate-url`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const form = (await (await post({ filename: 'a.mp4', content_type: 'video/mp4', upload_method: 'post' })).json()) as { method: string; fields: Record<string, string>; url: string; file_key: string };
+    expect(form.method).toBe('POST');
+    const policy = JSON.parse(Buffer.from(form.fields.Policy!, 'base64').toString('utf8')) as { conditions: unknown[] };
+    expect(policy.conditions).toContainEqual(['content-length-range', 1, t.config.storage.maxUploadBytes]);
+    const put = (await (await post({ filename: 'a.mp4', content_type: 'video/mp4' })).json()) as { method: string; fields?: unknown };
+    expect(put.method).toBe('PUT');
+    expect(put.fields).toBeUndefined();
+  });
+});

@@ -276,6 +276,14 @@ export interface components {
              * @description The file's size in bytes, when known; a file over the limit is refused at once with `413`.
              */
             file_size?: number;
+            /**
+             * @description `post` asks for a form upload (`method: POST` with `fields`) whose policy makes S3 refuse an
+             *     empty or over-size file before storing it. The embedded storage answers `PUT` either way: it
+             *     checks the size itself while receiving.
+             * @default put
+             * @enum {string}
+             */
+            upload_method?: "put" | "post";
         } | {
             /** @description The original file name; sanitised before it goes into the key. */
             filename?: string;
@@ -292,6 +300,14 @@ export interface components {
              * @description The file's size in bytes, when known; a file over the limit is refused at once with `413`.
              */
             file_size?: number;
+            /**
+             * @description `post` asks for a form upload (`method: POST` with `fields`) whose policy makes S3 refuse an
+             *     empty or over-size file before storing it. The embedded storage answers `PUT` either way: it
+             *     checks the size itself while receiving.
+             * @default put
+             * @enum {string}
+             */
+            upload_method?: "put" | "post";
         };
         GenerateUploadUrlResponse: {
             /**
@@ -319,10 +335,14 @@ export interface components {
              */
             expires_in: number;
             /**
-             * @description The HTTP method to upload with.
+             * @description The HTTP method to upload with. `POST` only when the request asked for `upload_method` `post`.
              * @enum {string}
              */
-            method: "PUT";
+            method: "PUT" | "POST";
+            /** @description For `POST`, the form fields to send before the file (the file goes last, as field `file`). */
+            fields?: {
+                [key: string]: string;
+            };
             /** @description Headers the upload must carry. */
             headers: {
                 "Content-Type": string;
