@@ -68,6 +68,7 @@ const schema = z
     UPLOAD_URLS_PER_HOUR: int(30, 0),
     UPLOAD_BYTES_PER_HOUR: int(20 * 1024 ** 3, 0),
     UPLOAD_RETENTION_HOURS: int(24, 0),
+    MULTIPART_MAX_AGE_HOURS: int(24, 1),
     SSE_MAX_STREAMS_PER_CLIENT: int(20, 0),
     SSE_MAX_STREAMS: int(1000, 0),
     SSE_MAX_LIFETIME: int(600, 1),
@@ -150,6 +151,8 @@ const schema = z
         bytesPerHour: env.UPLOAD_BYTES_PER_HOUR,
         /** Uploads no job used are deleted after this long; 0 keeps them forever. */
         retentionMs: env.UPLOAD_RETENTION_HOURS * 3_600_000,
+        /** Multipart uploads left unfinished this long are aborted and their parts deleted. */
+        multipartMaxAgeMs: env.MULTIPART_MAX_AGE_HOURS * 3_600_000,
       },
       /** Server-Sent Events streams (docs/limits.md); a cap of 0 turns it off. */
       streams: {

@@ -6,6 +6,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
  */
 export const ERROR_STATUS = {
   VALIDATION_ERROR: 422,
+  EMPTY_FILE: 422,
   INVALID_JSON: 400,
   UNAUTHORIZED: 401,
   FORBIDDEN: 403,

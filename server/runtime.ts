@@ -14,6 +14,7 @@ import { createDatabase, type DatabaseHandle } from './db/client.js';
 import { runMigrations } from './db/migrate.js';
 import { preparePrivateDir } from './embedded/data-dir.js';
 import { type EmbeddedPostgresHandle, startEmbeddedPostgres } from './embedded/postgres.js';
+import { loggableError } from './errors.js';
 import { createMetrics, instrumentMl } from './http/metrics.js';
 import type { ProbeState } from './http/probes.js';
 import { scrapeSources } from './http/scrape-sources.js';
@@ -21,6 +22,7 @@ import { createDispatcher } from './jobs/dispatcher.js';
 import { createJobEvents } from './jobs/events.js';
 import type { Logger } from './logger.js';
 import { createEmbeddedStorage, createS3Storage, embeddedStorageRoutes, type Storage } from './storage/index.js';
+import { startMultipartSweeper } from './storage/multipart-sweeper.js';
 import { createUploadSweeper } from './storage/sweeper.js';
 
 /** A secret kept in DATA_DIR, made on first start: embedded storage URLs stay valid across restarts. */
@@ -103,6 +105,10 @@ export async function createRuntime(config: Config, logger: Logger, opts: { star
     if (opts.startDispatcher !== false) dispatcher.start();
     const sweeper = createUploadSweeper({ storage, db: database.db, logger, retentionMs: config.uploads.retentionMs });
     sweeper.start();
+    const stopMultipartSweeper = startMultipartSweeper(storage, {
+      maxAgeMs: config.uploads.multipartMaxAgeMs,
+      onError: (err) => logger.warn('multipart sweep failed', { error: loggableError(err) }),
+    });
 
     return {
       app,
@@ -113,11 +119,13 @@ export async function createRuntime(config: Config, logger: Logger, opts: { star
       embeddedPostgres,
       async drain() {
         probeState.draining = true;
+        stopMultipartSweeper();
         await Promise.all([dispatcher.stop(), sweeper.stop(), events.close().catch(() => {})]);
       },
       async close() {
         await dispatcher.stop();
         await sweeper.stop();
+        stopMultipartSweeper();
         await events.close().catch(() => {});
         await storage.close?.();
         await database.close();

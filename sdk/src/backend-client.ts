@@ -167,6 +167,14 @@ export function createBackendClient(options: BackendClientOptions): BackendClien
     const filename = opts.filename ?? prepared.name;
     if (!filename) throw new TypeError('uploadVideo: `filename` is required for this input.');
     const contentType = opts.contentType ?? prepared.type;
+    const useXhr = !customFetch && typeof XMLHttpRequest === 'function';
+    const { multipart, multipartThreshold = 64 * 1024 * 1024 } = opts;
+    if (multipart === true || typeof multipart === 'object' || (multipart === undefined && prepared.size > multipartThreshold)) {
+      // Loaded only when needed: a bundler splits it out of the frontend entry.
+      const { uploadMultipart } = await import('./multipart.js');
+      const ctx = { api, fetch: fetchImpl, xhr: useXhr, filename, contentType, onProgress: opts.onProgress, signal: opts.signal };
+      return uploadMultipart(ctx, prepared, typeof multipart === 'object' ? multipart : {});
+    }
     const answer = await call(
       api.POST('/api/upload-video/generate-url', {
         body: { filename, ...(contentType ? { content_type: contentType } : {}), file_size: prepared.size },
@@ -176,7 +184,7 @@ export function createBackendClient(options: BackendClientOptions): BackendClien
     );
     await putToStorage(uploadTarget(answer), prepared, {
       fetch: fetchImpl,
-      xhr: !customFetch && typeof XMLHttpRequest === 'function',
+      xhr: useXhr,
       onProgress: opts.onProgress,
       signal: opts.signal,
     });
@@ -207,11 +215,13 @@ export function createBackendClient(options: BackendClientOptions): BackendClien
   }
 
   async function processVideo(source: UploadSource, opts: ProcessVideoOptions = {}): Promise<TerminalJobStatus> {
-    const { onUploadProgress, onProgress, language, idempotencyKey, filename, contentType, size, signal, ...wait } = opts;
+    const { onUploadProgress, onProgress, language, idempotencyKey, filename, contentType, size, signal, multipart, multipartThreshold, ...wait } = opts;
     const fileKey = await uploadVideo(source, {
       ...(filename !== undefined ? { filename } : {}),
       ...(contentType !== undefined ? { contentType } : {}),
       ...(size !== undefined ? { size } : {}),
+      ...(multipart !== undefined ? { multipart } : {}),
+      ...(multipartThreshold !== undefined ? { multipartThreshold } : {}),
       ...(onUploadProgress ? { onProgress: onUploadProgress } : {}),
       ...(signal ? { signal } : {}),
     });

@@ -42,8 +42,15 @@ export interface UploadOptions {
   size?: number;
   /** Called as bytes go out, and once at the end with 100 %. */
   onProgress?: (progress: UploadProgress) => void;
-  /** Aborts the upload. */
+  /** Aborts the upload (a multipart upload is also released at the server). */
   signal?: AbortSignal;
+  /**
+   * Send the file in resumable parts (`@ecg/sdk/multipart`): `true`, or its options. By default,
+   * files larger than `multipartThreshold` go in parts and smaller ones in one PUT; `false` never.
+   */
+  multipart?: boolean | import('./multipart.js').MultipartOptions;
+  /** Size in bytes above which uploads go in parts. Default 64 MiB. */
+  multipartThreshold?: number;
 }
 
 type Report = (loaded: number, force?: boolean) => void;

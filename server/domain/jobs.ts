@@ -51,6 +51,7 @@ export async function processableFile(rules: JobRules, owner: string | null, sou
   if (!info) throw noFile();
   const max = rules.config.storage.maxUploadBytes;
   if (info.size > max) throw new ApiError('PAYLOAD_TOO_LARGE', `The file is larger than ${max} bytes.`);
+  if (info.size === 0) throw new ApiError('EMPTY_FILE', 'The uploaded file is empty.');
   if (info.contentType !== undefined && !isMediaType(info.contentType)) {
     throw new ApiError('UNSUPPORTED_MEDIA_TYPE', 'Only video and audio files can be processed.');
   }

@@ -4,6 +4,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { ApiError } from '../errors.js';
+import { isSafeKey, type MultipartPlan, type MultipartUpload, planMultipart, type Storage } from '../storage/index.js';
 import { contentTypeFor, isMediaType } from '../storage/media.js';
 
 /** `my video (1).MP4` -> `my_video_1_.MP4`; no path, no `..`, at most 120 characters. */
@@ -71,4 +72,25 @@ export function planUpload(owner: string | null, request: UploadRequest, maxByte
   }
   if (request.size !== undefined && request.size > maxBytes) throw new ApiError('PAYLOAD_TOO_LARGE', `The file is larger than ${maxBytes} bytes.`);
   return { key: uploadKey(owner, request.filename), contentType };
+}
+
+/** A multipart upload's key, content type and parts: the same checks as `planUpload`, with the size required. */
+export function planMultipartUpload(
+  owner: string | null,
+  request: UploadRequest & { size: number },
+  maxBytes: number,
+  partSize?: number,
+): { key: string; plan: MultipartPlan } {
+  const { key, contentType } = planUpload(owner, request, maxBytes);
+  return { key, plan: planMultipart(contentType, request.size, partSize) };
+}
+
+/**
+ * The unfinished multipart upload `uploadId` of `key`, when the caller may use it: with authentication
+ * on, only keys in the caller's folder. Anything else is `FILE_NOT_FOUND`, as for `requestProcess`.
+ */
+export async function findMultipartUpload(storage: Storage, ownerRuleOn: boolean, owner: string | null, key: string, uploadId: string): Promise<MultipartUpload> {
+  const upload = isSafeKey(key) && (!ownerRuleOn || isOwnersKey(owner, key)) ? await storage.multipart.get(key, uploadId) : null;
+  if (!upload) throw new ApiError('FILE_NOT_FOUND', 'No unfinished upload with this key and id.');
+  return upload;
 }

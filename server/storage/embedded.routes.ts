@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
-import { mkdir, open, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { TransformCallback } from 'node:stream';
-import { Readable, Transform } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import type { Context } from 'hono';
@@ -13,7 +12,10 @@ import { routePath } from 'hono/route';
 import { ApiError } from '../errors.js';
 import type { EmbeddedStorage } from './embedded.js';
 import { DIR_MODE, embeddedObjects, FILE_MODE, isMissing, normaliseContentType, readContentType } from './embedded.js';
+import { placeObject } from './embedded-multipart.js';
+import { putPart } from './embedded-multipart.routes.js';
 import { parseRange } from './range.js';
+import { ByteLimit, IdleLimit, UploadStalled } from './upload-streams.js';
 
 export interface EmbeddedStorageRoutesOptions {
   /**
@@ -22,49 +24,6 @@ export interface EmbeddedStorageRoutesOptions {
    * Default 60 000 ms.
    */
   uploadIdleTimeoutMs?: number;
-}
-
-/** Counts bytes and fails with 413 once more than `max` have passed. */
-class ByteLimit extends Transform {
-  bytes = 0;
-  constructor(private readonly max: number) {
-    super();
-  }
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.bytes += chunk.length;
-    if (this.bytes > this.max) {
-      callback(new ApiError('PAYLOAD_TOO_LARGE', `The upload exceeds the signed limit of ${this.max} bytes.`, { max_bytes: this.max }));
-      return;
-    }
-    callback(null, chunk);
-  }
-}
-
-/** The body of an upload stopped arriving: nobody is listening for an answer, the connection is dropped. */
-class UploadStalled extends Error {}
-
-/** Fails with `UploadStalled` when no chunk arrives for `idleMs`. */
-class IdleLimit extends Transform {
-  private timer: NodeJS.Timeout;
-  constructor(private readonly idleMs: number) {
-    super();
-    this.timer = this.arm();
-  }
-  private arm(): NodeJS.Timeout {
-    return setTimeout(() => this.destroy(new UploadStalled(`The upload sent nothing for ${this.idleMs} ms.`)), this.idleMs);
-  }
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.timer.refresh();
-    callback(null, chunk);
-  }
-  override _flush(callback: TransformCallback): void {
-    clearTimeout(this.timer);
-    callback();
-  }
-  override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
-    clearTimeout(this.timer);
-    callback(err);
-  }
 }
 
 /** The raw (still percent-encoded) part of the path after the mount point, e.g. `videos/a/b%20c.mp4`. */
@@ -127,6 +86,7 @@ export function embeddedStorageRoutes(storage: EmbeddedStorage, options: Embedde
   });
 
   app.put('/*', async (c) => {
+    if (queryOf(c).has('upload_id')) return putPart(c, objects, rawKeyPath(c), queryOf(c), idleMs);
     const signed = objects.verify('PUT', rawKeyPath(c), queryOf(c));
     const sent = normaliseContentType(c.req.header('content-type') ?? '');
     if (sent !== signed.contentType) {
@@ -158,18 +118,7 @@ export function embeddedStorageRoutes(storage: EmbeddedStorage, options: Embedde
         }
         throw err;
       }
-      try {
-        await mkdir(path.dirname(files.data), { recursive: true, mode: DIR_MODE });
-        await mkdir(path.dirname(files.meta), { recursive: true, mode: DIR_MODE });
-        await rename(tmpMeta, files.meta);
-        await rename(tmpData, files.data);
-      } catch (err) {
-        const code = (err as { code?: unknown }).code;
-        if (code === 'EEXIST' || code === 'ENOTDIR' || code === 'EISDIR' || code === 'ENOTEMPTY') {
-          throw new ApiError('CONFLICT', 'The storage key collides with an existing key.');
-        }
-        throw err;
-      }
+      await placeObject(objects, signed.key, tmpData, tmpMeta);
     } finally {
       await rm(tmpData, { force: true });
       await rm(tmpMeta, { force: true });

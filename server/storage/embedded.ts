@@ -2,6 +2,7 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmod, mkdir, readdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ApiError } from '../errors.js';
+import { embeddedMultipart } from './embedded-multipart.js';
 import { assertExpiresIn, assertPresignUpload, assertSafeKey, decodeKeyPath, encodeKey, isSafeKey, parseUrlWithoutCredentials } from './keys.js';
 import type { ObjectInfo, PresignedUpload, PresignUploadOptions, Storage, StoredObject } from './types.js';
 
@@ -53,6 +54,20 @@ export interface EmbeddedObjects {
   files(key: string): { data: string; meta: string } | null;
   /** Where uploads are written before they are renamed into place. */
   readonly tmpDir: string;
+  /** One folder per unfinished multipart upload (embedded-multipart.ts). */
+  readonly multipartDir: string;
+  /** The query of a part's upload URL: `upload_id`, `part`, `expires`, `max`, `sig`. */
+  signPart(key: string, uploadId: string, partNumber: number, expires: number, max: number): URLSearchParams;
+  /** Resolves a part upload (a PUT whose query has `upload_id`) into a verified one. */
+  verifyPart(rawKeyPath: string, query: URLSearchParams, now?: number): VerifiedPart;
+}
+
+export interface VerifiedPart {
+  key: string;
+  uploadId: string;
+  partNumber: number;
+  /** The part's planned length: a longer body is refused. */
+  maxBytes: number;
 }
 
 /** Directories and files the storage creates: only the service's own user may read them. */
@@ -124,8 +139,32 @@ export function createEmbeddedStorage(options: EmbeddedStorageOptions): Embedded
     return resolved.startsWith(root + path.sep) ? resolved : null;
   }
 
+  const multipartDir = path.join(dir, 'multipart');
+  const signPart = (key: string, uploadId: string, part: string, expires: string, max: string) =>
+    sign('PART', key, Number(expires), `${uploadId}/${part}`, max);
+
   const objects: EmbeddedObjects = {
     tmpDir,
+    multipartDir,
+    signPart(key, uploadId, partNumber, expires, max) {
+      const sig = signPart(key, uploadId, String(partNumber), String(expires), String(max)).toString('base64url');
+      return new URLSearchParams({ upload_id: uploadId, part: String(partNumber), expires: String(expires), max: String(max), sig });
+    },
+    verifyPart(rawKeyPath, query, now = unixNow()) {
+      const key = decodeKeyPath(rawKeyPath);
+      if (key === null) throw new ApiError('FORBIDDEN', 'The storage key is not valid.');
+      const [uploadId, part, expires, max, sig] = ['upload_id', 'part', 'expires', 'max', 'sig'].map((n) => query.get(n) ?? '');
+      if (!/^[a-f0-9]{24}$/.test(uploadId!) || !/^\d{1,5}$/.test(part!) || !/^\d{1,12}$/.test(expires!) || !/^\d{1,16}$/.test(max!) || sig === '') {
+        throw new ApiError('FORBIDDEN', 'The storage URL is not signed.');
+      }
+      const expected = signPart(key, uploadId!, part!, expires!, max!);
+      const given = Buffer.from(sig!, 'base64url');
+      if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+        throw new ApiError('FORBIDDEN', 'The storage URL signature is not valid.');
+      }
+      if (Number(expires) < now) throw new ApiError('FORBIDDEN', 'The storage URL has expired.');
+      return { key, uploadId: uploadId!, partNumber: Number(part), maxBytes: Math.min(Number(max), maxBytes) };
+    },
     verify(method, rawKeyPath, query, now = unixNow()) {
       const key = decodeKeyPath(rawKeyPath);
       if (key === null) throw new ApiError('FORBIDDEN', 'The storage key is not valid.');
@@ -156,6 +195,7 @@ export function createEmbeddedStorage(options: EmbeddedStorageOptions): Embedded
     kind: 'embedded',
     dir,
     maxBytes,
+    multipart: embeddedMultipart(objects, (key, query) => `${baseUrl}/storage/${encodeKey(key)}?${query}`),
 
     // Signing is synchronous; the promise executors turn a refused key or option into a rejection,
     // as the Storage interface promises (the S3 driver's signer is asynchronous).
@@ -241,7 +281,7 @@ export function createEmbeddedStorage(options: EmbeddedStorageOptions): Embedded
     },
 
     async ready(): Promise<void> {
-      for (const d of [dir, objectsDir, metaDir, tmpDir]) await mkdir(d, { recursive: true, mode: DIR_MODE });
+      for (const d of [dir, objectsDir, metaDir, tmpDir, multipartDir]) await mkdir(d, { recursive: true, mode: DIR_MODE });
       await chmod(dir, DIR_MODE); // a store made by an earlier version was 0755
       // Proves the directory is writable, not just present.
       const probe = path.join(tmpDir, `.ready-${randomBytes(6).toString('hex')}`);

@@ -1,7 +1,9 @@
 import type { S3ClientConfig } from '@aws-sdk/client-s3';
 import { DeleteObjectCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { assertExpiresIn, assertPresignUpload, assertSafeKey, isSafeKey, parseUrlWithoutCredentials } from './keys.js';
+import { s3Multipart } from './s3-multipart.js';
 import type { ObjectInfo, PresignedUpload, PresignUploadOptions, Storage, StoredObject } from './types.js';
 
 export interface S3StorageOptions {
@@ -18,8 +20,21 @@ export interface S3StorageOptions {
   readyTimeoutMs?: number;
 }
 
+/** A browser form upload: POST multipart/form-data to `url` with `fields` first and the file last (as `file`). */
+export interface PresignedPost {
+  url: string;
+  method: 'POST';
+  fields: Record<string, string>;
+  expiresIn: number;
+}
+
 export interface S3Storage extends Storage {
   readonly kind: 's3';
+  /**
+   * A presigned POST whose policy makes S3 itself refuse a file over `maxBytes` (or empty) before
+   * storing it, which a presigned PUT cannot: `content-length-range` (docs/storage.md).
+   */
+  presignPost(key: string, opts: PresignUploadOptions): Promise<PresignedPost>;
   readonly bucket: string;
   /** The underlying client, for tests and advanced use. */
   readonly client: S3Client;
@@ -87,6 +102,7 @@ export function createS3Storage(options: S3StorageOptions): S3Storage {
     kind: 's3',
     bucket,
     client,
+    multipart: s3Multipart(client, bucket),
 
     async presignUpload(key: string, opts: PresignUploadOptions): Promise<PresignedUpload> {
       assertPresignUpload(key, opts);
@@ -95,6 +111,18 @@ export function createS3Storage(options: S3StorageOptions): S3Storage {
       const command = new PutObjectCommand({ Bucket: bucket, Key: key, ContentType: opts.contentType });
       const url = await getSignedUrl(client, command, { expiresIn: opts.expiresIn, signableHeaders: new Set(['content-type']) });
       return { url, method: 'PUT', headers: { 'Content-Type': opts.contentType }, expiresIn: opts.expiresIn };
+    },
+
+    async presignPost(key: string, opts: PresignUploadOptions): Promise<PresignedPost> {
+      assertPresignUpload(key, opts);
+      const { url, fields } = await createPresignedPost(client, {
+        Bucket: bucket,
+        Key: key,
+        Fields: { 'Content-Type': opts.contentType },
+        Conditions: [['content-length-range', 1, opts.maxBytes], ['eq', '$Content-Type', opts.contentType]],
+        Expires: opts.expiresIn,
+      });
+      return { url, method: 'POST', fields, expiresIn: opts.expiresIn };
     },
 
     async presignDownload(key: string, opts: { expiresIn: number }): Promise<string> {

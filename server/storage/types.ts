@@ -44,4 +44,50 @@ export interface Storage {
   /** Throws when the storage is not reachable (used by /health). */
   ready(): Promise<void>;
   close?(): Promise<void>;
+  readonly multipart: MultipartStorage;
+}
+
+/** What a multipart upload was declared with; the driver keeps it for the upload's lifetime (docs/storage.md). */
+export interface MultipartPlan {
+  contentType: string;
+  /** The file's size in bytes, declared up front; complete refuses any other total. */
+  size: number;
+  /** Every part but the last is exactly this long; the last is the remainder. */
+  partSize: number;
+  partCount: number;
+}
+
+export interface MultipartUpload extends MultipartPlan {
+  key: string;
+  uploadId: string;
+  /** When the upload was started (the sweeper aborts old ones). */
+  createdAt: Date;
+}
+
+export interface StoredPart {
+  partNumber: number;
+  etag: string;
+  size: number;
+}
+
+export interface PresignedPart {
+  partNumber: number;
+  url: string;
+  method: 'PUT';
+  /** The exact byte length this part must have. */
+  size: number;
+}
+
+/** Multipart uploads, the same on both drivers. Every method but `create` and `list` starts from `get`. */
+export interface MultipartStorage {
+  create(key: string, plan: MultipartPlan): Promise<MultipartUpload>;
+  /** `null` when no unfinished upload has this id for this key. */
+  get(key: string, uploadId: string): Promise<MultipartUpload | null>;
+  presignParts(upload: MultipartUpload, partNumbers: readonly number[], expiresIn: number): Promise<PresignedPart[]>;
+  listParts(upload: MultipartUpload): Promise<StoredPart[]>;
+  /** Assembles the parts into the object; the caller has checked them (`checkCompletion`). */
+  complete(upload: MultipartUpload, parts: readonly StoredPart[]): Promise<ObjectInfo>;
+  abort(upload: MultipartUpload): Promise<void>;
+  /** Every unfinished upload, for the sweeper. */
+  list(): Promise<Array<Pick<MultipartUpload, 'key' | 'uploadId' | 'createdAt'>>>;
 }

@@ -76,7 +76,7 @@ describe('the app serves exactly its specs', () => {
     for (const key of Object.keys(spec)) expect(served[key], key).toEqual(spec[key]);
   });
 
-  it('serves every v1.0 operation unchanged but for the job list\'s additions; its only extras are the v1.1 callback routes, getJobVideo and the probes', () => {
+  it('serves every v1.0 operation unchanged but for the job list\'s additions; its only extras are the v1.1 callback routes, getJobVideo, the probes and the multipart upload routes', () => {
     const spec = normalise(dereference('v1.0', 'backend'));
     // The job list grew in v1.1 (keyset paging, docs/api-versions.md): every v1.0 parameter is still
     // there as it was; test/contract/compat.test.ts holds its answer compatible with v1.0's.
@@ -91,6 +91,11 @@ describe('the app serves exactly its specs', () => {
       'GET /livez (getLiveness)',
       'GET /readyz (getReadiness)',
       'POST /api/ml-callback/{callback_token}/api/upload-video/result (receiveMlResultWithToken)',
+      'POST /api/upload-video/multipart/abort (abortMultipartUpload)',
+      'POST /api/upload-video/multipart/complete (completeMultipartUpload)',
+      'POST /api/upload-video/multipart/create (createMultipartUpload)',
+      'POST /api/upload-video/multipart/list-parts (listUploadedParts)',
+      'POST /api/upload-video/multipart/presign-parts (presignUploadParts)',
       'POST /api/upload-video/result (receiveMlResult)',
     ]);
   });

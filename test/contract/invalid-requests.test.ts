@@ -154,6 +154,12 @@ const TARGETS: Array<{ id: string; runs: number; bases: () => Base[] }> = [
     runs: 60,
     bases: () => [{ body: { filename: 'clip.mp4', content_type: 'video/mp4', file_size: 1024 } }, { body: { file_name: 'clip.webm', filetype: 'video/webm' } }, { body: { filename: 'talk.mp3', file_type: 'audio/mpeg' } }],
   },
+  { id: 'createMultipartUpload', runs: 30, bases: () => [{ body: { filename: 'clip.mp4', content_type: 'video/mp4', file_size: 1024, part_size: 8 * 1024 ** 2 } }] },
+  ...['presignUploadParts', 'listUploadedParts', 'completeMultipartUpload', 'abortMultipartUpload'].map((id) => ({
+    id,
+    runs: 15,
+    bases: (): Base[] => [{ body: { file_key: 'videos/anonymous/20250101_000000_00000000_clip.mp4', upload_id: 'a'.repeat(24), ...(id === 'presignUploadParts' ? { part_numbers: [1, 2] } : {}) } }],
+  })),
   {
     id: 'requestProcess',
     runs: 70,

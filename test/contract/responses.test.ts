@@ -83,6 +83,47 @@ function callbackCases(): Case[] {
   return cases;
 }
 
+const MP = '/api/upload-video/multipart';
+/** A fresh multipart upload of a 10-byte file on the open app: one part, none sent yet. */
+async function startMultipart(): Promise<{ file_key: string; upload_id: string }> {
+  const res = await post(open, `${MP}/create`, { filename: 'clip.mp4', content_type: 'video/mp4', file_size: 10 });
+  return (await res.json()) as { file_key: string; upload_id: string };
+}
+const noUpload = () => ({ file_key: `videos/anonymous/${unknownId()}.mp4`, upload_id: 'a'.repeat(24) });
+
+function multipartCases(): Case[] {
+  const cases: Case[] = [
+    ['createMultipartUpload', 200, () => post(open, `${MP}/create`, { filename: 'clip.mp4', content_type: 'video/mp4', file_size: 100 * 1024 ** 2 })],
+    ['createMultipartUpload', 400, () => postBad(open, `${MP}/create`, '{"filename": ')],
+    ['createMultipartUpload', 401, () => post(strict, `${MP}/create`, { filename: 'clip.mp4', file_size: 10 })],
+    ['createMultipartUpload', 413, () => post(open, `${MP}/create`, { filename: 'big.mp4', file_size: 3 * 1024 ** 3 })],
+    ['createMultipartUpload', 415, () => post(open, `${MP}/create`, { filename: 'page.html', content_type: 'text/html', file_size: 10 })],
+    ['createMultipartUpload', 422, () => postBad(open, `${MP}/create`, '{"filename": "clip.mp4", "file_size": 0}')],
+    ['presignUploadParts', 200, async () => post(open, `${MP}/presign-parts`, { ...(await startMultipart()), part_numbers: [1] })],
+    ['listUploadedParts', 200, async () => post(open, `${MP}/list-parts`, await startMultipart())],
+    ['completeMultipartUpload', 200, async () => {
+      const up = await startMultipart();
+      const parts = (await (await post(open, `${MP}/presign-parts`, { ...up, part_numbers: [1] })).json()) as { parts: Array<{ url: string }> };
+      const put = await open.fetch(parts.parts[0]!.url, { method: 'PUT', body: new Uint8Array(10).fill(1) });
+      expect(put.status).toBe(200);
+      return post(open, `${MP}/complete`, up);
+    }],
+    ['completeMultipartUpload', 409, async () => post(open, `${MP}/complete`, await startMultipart())],
+    ['abortMultipartUpload', 200, async () => post(open, `${MP}/abort`, await startMultipart())],
+  ];
+  for (const [op, path] of [['presignUploadParts', 'presign-parts'], ['listUploadedParts', 'list-parts'], ['completeMultipartUpload', 'complete'], ['abortMultipartUpload', 'abort']] as const) {
+    const body = op === 'presignUploadParts' ? { ...noUpload(), part_numbers: [1] } : noUpload();
+    cases.push(
+      [op, 400, () => postBad(open, `${MP}/${path}`, '{"file_key": ')],
+      [op, 401, () => post(strict, `${MP}/${path}`, body)],
+      [op, 404, () => post(open, `${MP}/${path}`, body)],
+      [op, 415, () => postBad(open, `${MP}/${path}`, JSON.stringify(body), 'text/plain')],
+      [op, 422, () => postBad(open, `${MP}/${path}`, '{"file_key": ""}')],
+    );
+  }
+  return cases;
+}
+
 const CASES: Case[] = [
   ['generateUploadUrl', 200, () => post(open, '/api/upload-video/generate-url', { filename: 'clip.mp4', content_type: 'video/mp4' })],
   ['generateUploadUrl', 400, () => postBad(open, '/api/upload-video/generate-url', '{"filename": ')],
@@ -183,6 +224,7 @@ const CASES: Case[] = [
   ['getReadiness', 503, () => get(broken, '/readyz')],
 
   ...callbackCases(),
+  ...multipartCases(),
 ];
 
 describe('every documented response is exercised', () => {
@@ -206,6 +248,15 @@ describe('every documented response is exercised', () => {
       }
     }
     expect(uncovered).toEqual([]);
+  });
+});
+
+describe('empty files', () => {
+  it('request-process refuses a stored file of 0 bytes with 422 EMPTY_FILE', async () => {
+    const key = await open.upload(new Uint8Array(0));
+    const res = await post(open, '/api/upload-video/request-process', { fileKey: key });
+    expect(res.status).toBe(422);
+    expect(await res.json()).toMatchObject({ error: 'EMPTY_FILE' });
   });
 });
 

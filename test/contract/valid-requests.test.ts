@@ -72,6 +72,36 @@ describe('valid requests, generated from the v1.1 request schemas, are accepted'
     });
   });
 
+  it('createMultipartUpload: any body the schema allows gets 200, or 413/415 for what the schema cannot say', async () => {
+    const arb = fc.record({ body: valueOf(bodySchema('createMultipartUpload')), headers: optionalBearer });
+    await property('createMultipartUpload (schema)', arb, 40, 3, async ({ body, headers }) => {
+      const { res, json } = await send('POST', '/api/upload-video/multipart/create', { body, ...(headers ? { headers } : {}) });
+      expect([200, 413, 415]).toContain(res.status);
+      const b = body as { file_size: number; content_type?: string };
+      if (res.status === 413) expect(b.file_size).toBeGreaterThan(MAX_BYTES);
+      if (res.status === 200) {
+        const plan = json as { part_size: number; part_count: number; file_size: number; upload_id: string; file_key: string };
+        expect(plan.file_size).toBe(b.file_size);
+        expect(plan.part_count).toBe(Math.ceil(b.file_size / plan.part_size));
+        await send('POST', '/api/upload-video/multipart/abort', { body: { file_key: plan.file_key, upload_id: plan.upload_id } });
+      }
+    });
+  });
+
+  it('presignUploadParts, listUploadedParts, completeMultipartUpload, abortMultipartUpload: schema-valid bodies naming a live upload are accepted', async () => {
+    const created = await send('POST', '/api/upload-video/multipart/create', { body: { filename: 'clip.mp4', file_size: 40 * 1024 ** 2, part_size: 5 * 1024 ** 2 } });
+    const ref = { file_key: String(created.json!.file_key), upload_id: String(created.json!.upload_id) };
+    const arb = valueOf(bodySchema('presignUploadParts')).map((b) => ({ ...(b as { part_numbers: number[] }), ...ref }));
+    await property('presignUploadParts (schema)', arb, 30, 4, async (body) => {
+      const { res } = await send('POST', '/api/upload-video/multipart/presign-parts', { body });
+      // The schema allows part numbers up to 10 000; this upload has 8 parts.
+      expect(res.status).toBe(body.part_numbers.every((n) => n <= 8) ? 200 : 422);
+    });
+    expect((await send('POST', '/api/upload-video/multipart/list-parts', { body: ref })).res.status).toBe(200);
+    expect((await send('POST', '/api/upload-video/multipart/complete', { body: ref })).res.status).toBe(409);
+    expect((await send('POST', '/api/upload-video/multipart/abort', { body: ref })).res.status).toBe(200);
+  });
+
   it('generateUploadUrl: every alias of a media upload gets 200 with one URL and one key, in the documented key format', async () => {
     const arb = fc.record({
       nameField: fc.constantFrom('filename', 'file_name', 'both'),
@@ -204,7 +234,8 @@ describe('valid requests, generated from the v1.1 request schemas, are accepted'
   });
 
   it('every operation of v1.1 is generated here or, for callbacks, in callbacks.test.ts', () => {
-    const here = ['generateUploadUrl', 'requestProcess', 'getJobStatus', 'getJobVideo', 'cancelJob', 'streamJobEvents', 'listJobs', 'getHealth', 'getLiveness', 'getReadiness', 'getMlServerHealth'];
+    const multipart = ['createMultipartUpload', 'presignUploadParts', 'listUploadedParts', 'completeMultipartUpload', 'abortMultipartUpload'];
+    const here = [...multipart, 'generateUploadUrl', 'requestProcess', 'getJobStatus', 'getJobVideo', 'cancelJob', 'streamJobEvents', 'listJobs', 'getHealth', 'getLiveness', 'getReadiness', 'getMlServerHealth'];
     const callbacks = ['receiveMlResult', 'receiveLegacyMlResult', 'receiveMlResultWithToken', 'receiveLegacyMlResultWithToken'];
     expect(contractOperations('v1.1').map((o) => o.operationId).sort()).toEqual([...here, ...callbacks].sort());
   });

@@ -1,48 +1,13 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { ServerType } from '@hono/node-server';
-import { serve } from '@hono/node-server';
-import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { EmbeddedStorage } from '../../server/storage/index.js';
-import { createEmbeddedStorage, embeddedStorageRoutes } from '../../server/storage/index.js';
+import { createEmbeddedStorage } from '../../server/storage/index.js';
+import { SECRET, type Served, serveEmbedded } from './serve-embedded.js';
 import { describeStorageContract, uniqueKey, uploadThrough } from './suite.js';
-
-const SECRET = 'test-secret-0123456789abcdef';
-
-interface Served {
-  storage: EmbeddedStorage;
-  dir: string;
-  base: string;
-  close(): Promise<void>;
-}
-
-/** The storage behind a real HTTP server on 127.0.0.1, mounted exactly as the app does: `app.route('/storage', ...)`. */
-async function serveEmbedded(maxBytes = 3 * 1024 * 1024 * 1024): Promise<Served> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'ecg-embedded-'));
-  // The routes are mounted once the server is listening: their storage needs its address.
-  const app = new Hono();
-  const server: ServerType = serve({ fetch: (req, env) => app.fetch(req, env), port: 0, hostname: '127.0.0.1' });
-  await new Promise<void>((resolve) => (server.listening ? resolve() : server.once('listening', () => resolve())));
-  const { port } = server.address() as AddressInfo;
-  const base = `http://127.0.0.1:${port}`;
-  const storage = createEmbeddedStorage({ dir: path.join(dir, 'store'), publicBaseUrl: `${base}/`, secret: SECRET, maxBytes });
-  app.route('/storage', embeddedStorageRoutes(storage));
-  return {
-    storage,
-    dir,
-    base,
-    async close() {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
-}
 
 /** Every file below `root`, relative paths. */
 async function filesUnder(root: string): Promise<string[]> {

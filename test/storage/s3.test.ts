@@ -1,43 +1,10 @@
-import { mkdtemp, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import aws4 from 'aws4';
-import S3rver from 's3rver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { S3Storage } from '../../server/storage/index.js';
-import { createS3Storage } from '../../server/storage/index.js';
+import { createS3Storage, planMultipart } from '../../server/storage/index.js';
+import { BUCKET, CREDENTIALS, type Local, REGION, startLocalS3 } from './local-s3.js';
 import { describeStorageContract, uniqueKey } from './suite.js';
-
-const BUCKET = 'ecg-test';
-const REGION = 'us-east-1';
-// s3rver's built-in account.
-const CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
-
-interface Local {
-  storage: S3Storage;
-  endpoint: string;
-  close(): Promise<void>;
-}
-
-/** s3rver on an ephemeral 127.0.0.1 port, in a temp dir, with the bucket created. */
-async function startLocalS3(): Promise<Local> {
-  const directory = await mkdtemp(path.join(tmpdir(), 'ecg-s3rver-'));
-  const server = new S3rver({ address: '127.0.0.1', port: 0, directory, silent: true, configureBuckets: [{ name: BUCKET }] });
-  const { port } = await server.run();
-  const endpoint = `http://127.0.0.1:${port}`;
-  const storage = createS3Storage({ bucket: BUCKET, region: REGION, endpoint, forcePathStyle: true, ...CREDENTIALS });
-  return {
-    storage,
-    endpoint,
-    async close() {
-      await storage.close?.();
-      await server.close();
-      await rm(directory, { recursive: true, force: true });
-    },
-  };
-}
 
 /** A port nothing listens on (bound, then released). */
 async function closedPort(): Promise<number> {
@@ -117,6 +84,32 @@ describe('s3 storage driver (signatures, checked independently of s3rver)', () =
     expect(signedHeaders).toContain('host');
     const given = new URL(up.url).searchParams.get('X-Amz-Signature');
     expect(aws4Signature(up.url, 'PUT', { 'Content-Type': 'text/html' })).not.toBe(given);
+  });
+
+  it('bakes no checksum into presigned part URLs, so browsers can PUT parts as they are', async () => {
+    const upload = await local.storage.multipart.create(uniqueKey(), planMultipart('video/mp4', 12 * 1024 ** 2, 5 * 1024 ** 2));
+    const parts = await local.storage.multipart.presignParts(upload, [1, 2, 3], 600);
+    for (const part of parts) {
+      expect(checksumParams(part.url)).toEqual([]);
+      expect(new URL(part.url).searchParams.get('uploadId')).toBe(upload.uploadId);
+    }
+    await local.storage.multipart.abort(upload);
+  });
+
+  it('a presigned POST carries a content-length-range policy of 1 to maxBytes and the signed content type, and uploads', async () => {
+    const key = uniqueKey('form.mp4');
+    const post = await local.storage.presignPost(key, { contentType: 'video/mp4', maxBytes: 5000, expiresIn: 600 });
+    expect(post.method).toBe('POST');
+    const policy = JSON.parse(Buffer.from(post.fields.Policy!, 'base64').toString('utf8')) as { conditions: unknown[] };
+    expect(policy.conditions).toEqual(expect.arrayContaining([['content-length-range', 1, 5000], ['eq', '$Content-Type', 'video/mp4'], { key }]));
+    expect(Object.keys(post.fields).filter((k) => /checksum/i.test(k))).toEqual([]);
+    const form = new FormData();
+    for (const [name, value] of Object.entries(post.fields)) form.append(name, value);
+    form.append('file', new Blob([new Uint8Array(1234).fill(9)], { type: 'video/mp4' }));
+    const res = await fetch(post.url, { method: 'POST', body: form });
+    await res.arrayBuffer();
+    expect(res.status).toBeLessThan(300);
+    expect(await local.storage.head(key)).toMatchObject({ size: 1234 });
   });
 
   it('bakes no checksum into presigned PUT or GET URLs', async () => {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Storage } from '../../server/storage/index.js';
+import { describeMultipartContract } from './multipart-suite.js';
 
 /** What a driver's test file gives the shared suite. */
 export interface StorageHarness {
@@ -27,6 +28,7 @@ export async function uploadThrough(storage: Storage, key: string, body: Uint8Ar
  * The behaviour every storage driver must share. `setup` runs once (beforeAll); the harness is torn down afterwards.
  */
 export function describeStorageContract(name: string, setup: () => Promise<StorageHarness>): void {
+  describeMultipartContract(name, setup);
   describe(`${name} storage driver (shared contract)`, () => {
     let h: StorageHarness;
     const bytes = randomBytes(64 * 1024 + 17);

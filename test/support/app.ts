@@ -16,7 +16,7 @@ import { runMigrations } from '../../server/db/migrate.js';
 import { createDispatcher } from '../../server/jobs/dispatcher.js';
 import { createJobEvents } from '../../server/jobs/events.js';
 import { createLogger } from '../../server/logger.js';
-import { createEmbeddedStorage, embeddedStorageRoutes } from '../../server/storage/index.js';
+import { createEmbeddedStorage, embeddedStorageRoutes, type Storage } from '../../server/storage/index.js';
 import { contractFetch } from './contract.js';
 import { scratchDatabase, testDatabaseUrl } from './db.js';
 
@@ -44,6 +44,8 @@ export interface TestAppOptions {
   isolatedDatabase?: boolean;
   /** Collects the app's log lines (at level info) instead of discarding them. */
   logLines?: string[];
+  /** Another storage than the embedded one (e.g. the S3 driver against s3rver); it is not closed by `close()`. */
+  storage?: Storage;
 }
 
 export async function createTestApp(env: Record<string, string> = {}, mlAnswer?: MlAnswer, options: TestAppOptions = {}): Promise<TestApp> {
@@ -65,12 +67,13 @@ export async function createTestApp(env: Record<string, string> = {}, mlAnswer?:
   const logLines = options.logLines;
   const logger = logLines ? createLogger('info', (line) => logLines.push(line)) : createLogger('silent');
   const database = createDatabase(config.databaseUrl!, { max: 4, applicationName: 'ecg-test-app' });
-  const storage = createEmbeddedStorage({
+  const embedded = createEmbeddedStorage({
     dir: join(dir, 'storage'),
     publicBaseUrl: config.publicBaseUrl,
     secret: 'test-storage-secret-0123456789',
     maxBytes: config.storage.maxUploadBytes,
   });
+  const storage = options.storage ?? embedded;
   const mlCalls: TestApp['mlCalls'] = [];
   const mlApp = new Hono();
   mlApp.post('/api/upload-video/process-video', async (c) => {
@@ -83,7 +86,7 @@ export async function createTestApp(env: Record<string, string> = {}, mlAnswer?:
   const ml = createMlServerClient({ baseUrl: 'http://ml.test', timeoutMs: 2000, fetch: (input: RequestInfo | URL, init?: RequestInit) => Promise.resolve(mlApp.fetch(new Request(input, init))) });
   const events = await createJobEvents(database.sql);
   const dispatcher = createDispatcher({ config, db: database.db, storage, ml, logger });
-  const app = createApp({ config, database, storage, storageRoutes: embeddedStorageRoutes(storage), ml, events, logger });
+  const app = createApp({ config, database, storage, storageRoutes: options.storage ? undefined : embeddedStorageRoutes(embedded), ml, events, logger });
   // Every exchange is checked against the committed spec (test/support/contract.ts).
   const fetchApp = contractFetch((req: Request) => Promise.resolve(app.fetch(req)));
   const client = createClient<paths>({ baseUrl: PUBLIC_BASE, fetch: (req: Request) => fetchApp(req) });

@@ -248,7 +248,7 @@ export interface components {
          * @description Stable machine-readable error codes; see the response descriptions for when each is used.
          * @enum {string}
          */
-        ErrorCode: "VALIDATION_ERROR" | "INVALID_JSON" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "JOB_NOT_FOUND" | "FILE_NOT_FOUND" | "JOB_NOT_CANCELLABLE" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMITED" | "INTERNAL_ERROR" | "SERVICE_UNAVAILABLE" | "INSUFFICIENT_STORAGE";
+        ErrorCode: "VALIDATION_ERROR" | "EMPTY_FILE" | "INVALID_JSON" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "JOB_NOT_FOUND" | "FILE_NOT_FOUND" | "JOB_NOT_CANCELLABLE" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMITED" | "INTERNAL_ERROR" | "SERVICE_UNAVAILABLE" | "INSUFFICIENT_STORAGE";
         /** @description The one error envelope. Extra keys may carry details. */
         Error: {
             error: components["schemas"]["ErrorCode"];
@@ -290,6 +290,14 @@ export interface components {
              * @description The file's size in bytes, when known; a file over the limit is refused at once with `413`.
              */
             file_size?: number;
+            /**
+             * @description `post` asks for a form upload (`method: POST` with `fields`) whose policy makes S3 refuse an
+             *     empty or over-size file before storing it. The embedded storage answers `PUT` either way: it
+             *     checks the size itself while receiving.
+             * @default put
+             * @enum {string}
+             */
+            upload_method?: "put" | "post";
         } | {
             /** @description The original file name; sanitised before it goes into the key. */
             filename?: string;
@@ -306,6 +314,14 @@ export interface components {
              * @description The file's size in bytes, when known; a file over the limit is refused at once with `413`.
              */
             file_size?: number;
+            /**
+             * @description `post` asks for a form upload (`method: POST` with `fields`) whose policy makes S3 refuse an
+             *     empty or over-size file before storing it. The embedded storage answers `PUT` either way: it
+             *     checks the size itself while receiving.
+             * @default put
+             * @enum {string}
+             */
+            upload_method?: "put" | "post";
         };
         GenerateUploadUrlResponse: {
             /**
@@ -333,10 +349,14 @@ export interface components {
              */
             expires_in: number;
             /**
-             * @description The HTTP method to upload with.
+             * @description The HTTP method to upload with. `POST` only when the request asked for `upload_method` `post`.
              * @enum {string}
              */
-            method: "PUT";
+            method: "PUT" | "POST";
+            /** @description For `POST`, the form fields to send before the file (the file goes last, as field `file`). */
+            fields?: {
+                [key: string]: string;
+            };
             /** @description Headers the upload must carry. */
             headers: {
                 "Content-Type": string;
@@ -785,7 +805,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description A field is missing or invalid (`VALIDATION_ERROR`); `details` lists each problem. */
+        /** @description A field is missing or invalid (`VALIDATION_ERROR`); `details` lists each problem. `requestProcess` answers `EMPTY_FILE` for a stored file of 0 bytes. */
         ValidationError: {
             headers: {
                 [name: string]: unknown;

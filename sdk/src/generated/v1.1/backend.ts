@@ -265,6 +265,115 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/upload-video/multipart/create": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start a resumable multipart upload
+         * @description Checks the file's name, content type and declared size against the upload limits (like
+         *     `generateUploadUrl`), starts a multipart upload at the storage and answers how the file is cut
+         *     into parts. Then: `presignUploadParts`, PUT each part, `completeMultipartUpload`. A client that
+         *     was interrupted calls `listUploadedParts` and sends only the missing parts. Uploads left
+         *     unfinished are aborted after 24 hours (`MULTIPART_MAX_AGE_HOURS`).
+         */
+        post: operations["createMultipartUpload"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/upload-video/multipart/presign-parts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Get upload URLs for parts of a multipart upload
+         * @description Presigned PUT URLs for the given part numbers. Each part must have exactly the length the
+         *     answer gives (the last part is the remainder). With authentication on, only the owner's keys
+         *     are accepted; any other key answers `404`.
+         */
+        post: operations["presignUploadParts"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/upload-video/multipart/list-parts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * List the parts a multipart upload already holds
+         * @description For resuming: the parts the storage holds, with their sizes. Parts missing from the list, or
+         *     shorter than planned, must be sent.
+         */
+        post: operations["listUploadedParts"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/upload-video/multipart/complete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Assemble a multipart upload into the file
+         * @description Checks that every part is stored with its planned length, so the file has exactly the declared
+         *     size, and assembles it. `409 CONFLICT` lists the missing parts (`missing_parts`); `413` when a
+         *     part is longer than planned. The answer's `file_key` goes to `requestProcess`.
+         */
+        post: operations["completeMultipartUpload"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/upload-video/multipart/abort": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Abort a multipart upload and release its parts
+         * @description Deletes the parts stored so far. An upload that is already gone answers `404`.
+         */
+        post: operations["abortMultipartUpload"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/upload-video/result": {
         parameters: {
             query?: never;
@@ -364,7 +473,7 @@ export interface components {
          * @description Stable machine-readable error codes; see the response descriptions for when each is used.
          * @enum {string}
          */
-        ErrorCode: "VALIDATION_ERROR" | "INVALID_JSON" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "JOB_NOT_FOUND" | "FILE_NOT_FOUND" | "JOB_NOT_CANCELLABLE" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMITED" | "INTERNAL_ERROR" | "SERVICE_UNAVAILABLE" | "INSUFFICIENT_STORAGE";
+        ErrorCode: "VALIDATION_ERROR" | "EMPTY_FILE" | "INVALID_JSON" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "JOB_NOT_FOUND" | "FILE_NOT_FOUND" | "JOB_NOT_CANCELLABLE" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMITED" | "INTERNAL_ERROR" | "SERVICE_UNAVAILABLE" | "INSUFFICIENT_STORAGE";
         /** @description The one error envelope. Extra keys may carry details. */
         Error: {
             error: components["schemas"]["ErrorCode"];
@@ -406,6 +515,14 @@ export interface components {
              * @description The file's size in bytes, when known; a file over the limit is refused at once with `413`.
              */
             file_size?: number;
+            /**
+             * @description `post` asks for a form upload (`method: POST` with `fields`) whose policy makes S3 refuse an
+             *     empty or over-size file before storing it. The embedded storage answers `PUT` either way: it
+             *     checks the size itself while receiving.
+             * @default put
+             * @enum {string}
+             */
+            upload_method?: "put" | "post";
         } | {
             /** @description The original file name; sanitised before it goes into the key. */
             filename?: string;
@@ -422,6 +539,14 @@ export interface components {
              * @description The file's size in bytes, when known; a file over the limit is refused at once with `413`.
              */
             file_size?: number;
+            /**
+             * @description `post` asks for a form upload (`method: POST` with `fields`) whose policy makes S3 refuse an
+             *     empty or over-size file before storing it. The embedded storage answers `PUT` either way: it
+             *     checks the size itself while receiving.
+             * @default put
+             * @enum {string}
+             */
+            upload_method?: "put" | "post";
         };
         GenerateUploadUrlResponse: {
             /**
@@ -449,10 +574,14 @@ export interface components {
              */
             expires_in: number;
             /**
-             * @description The HTTP method to upload with.
+             * @description The HTTP method to upload with. `POST` only when the request asked for `upload_method` `post`.
              * @enum {string}
              */
-            method: "PUT";
+            method: "PUT" | "POST";
+            /** @description For `POST`, the form fields to send before the file (the file goes last, as field `file`). */
+            fields?: {
+                [key: string]: string;
+            };
             /** @description Headers the upload must carry. */
             headers: {
                 "Content-Type": string;
@@ -466,6 +595,113 @@ export interface components {
              * @description The largest file accepted, in bytes.
              */
             max_bytes: number;
+        };
+        /** @description `filename` and `file_size` are required. The content type may be missing or empty; it is then inferred from the extension. */
+        CreateMultipartUploadRequest: {
+            /** @description The original file name; sanitised before it goes into the key. */
+            filename: string;
+            /** @description The file's MIME type; must be `video/*` or `audio/*`. */
+            content_type?: string;
+            /**
+             * Format: int64
+             * @description The file's exact size in bytes. A file over the limit is refused at once with `413`; complete refuses any other total.
+             */
+            file_size: number;
+            /**
+             * Format: int64
+             * @description The part size the client prefers; the backend keeps it between 5 MiB and 5 GiB and at most 10 000 parts (default 16 MiB).
+             */
+            part_size?: number;
+        };
+        CreateMultipartUploadResponse: {
+            /** @description The key of the object being uploaded; give it to every multipart operation and, once complete, to `requestProcess`. */
+            file_key: string;
+            /** @description The upload's id at the storage. */
+            upload_id: string;
+            /**
+             * Format: int64
+             * @description Every part but the last has exactly this many bytes.
+             */
+            part_size: number;
+            /** Format: int32 */
+            part_count: number;
+            /** Format: int64 */
+            file_size: number;
+            content_type: string;
+            /**
+             * Format: int64
+             * @description The largest file accepted, in bytes.
+             */
+            max_bytes: number;
+        };
+        /** @description Names one unfinished multipart upload. */
+        MultipartUploadRef: {
+            file_key: string;
+            upload_id: string;
+        };
+        PresignUploadPartsRequest: {
+            file_key: string;
+            upload_id: string;
+            /** @description The parts to presign (1-based), at most 100 at a time. */
+            part_numbers: number[];
+        };
+        PresignedPart: {
+            /** Format: int32 */
+            part_number: number;
+            /**
+             * Format: uri
+             * @description PUT the part's bytes here, with no extra header.
+             */
+            url: string;
+            /** @enum {string} */
+            method: "PUT";
+            /**
+             * Format: int64
+             * @description The part's exact length in bytes.
+             */
+            size: number;
+        };
+        PresignUploadPartsResponse: {
+            parts: components["schemas"]["PresignedPart"][];
+            /**
+             * Format: int64
+             * @description Seconds until the URLs expire.
+             */
+            expires_in: number;
+        };
+        UploadedPart: {
+            /** Format: int32 */
+            part_number: number;
+            /** Format: int64 */
+            size: number;
+            etag: string;
+        };
+        ListUploadedPartsResponse: {
+            file_key: string;
+            upload_id: string;
+            /** @description The parts the storage holds, in order. A part whose size differs from its planned length must be sent again. */
+            parts: components["schemas"]["UploadedPart"][];
+            /** Format: int64 */
+            part_size: number;
+            /** Format: int32 */
+            part_count: number;
+            /** Format: int64 */
+            file_size: number;
+        };
+        CompleteMultipartUploadResponse: {
+            /** @description The key to give to `requestProcess`. */
+            file_key: string;
+            /** @description Same as `file_key`. */
+            fileKey: string;
+            /** Format: int64 */
+            file_size: number;
+            content_type: string;
+        };
+        AbortMultipartUploadResponse: {
+            file_key: string;
+            upload_id: string;
+            /** @enum {string} */
+            status: "aborted";
         };
         /** @description One of `fileKey`, `file_key` or `video_url` is required. Unknown fields are ignored. */
         RequestProcessRequest: ({
@@ -958,7 +1194,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description A field is missing or invalid (`VALIDATION_ERROR`); `details` lists each problem. */
+        /** @description A field is missing or invalid (`VALIDATION_ERROR`); `details` lists each problem. `requestProcess` answers `EMPTY_FILE` for a stored file of 0 bytes. */
         ValidationError: {
             headers: {
                 [name: string]: unknown;
@@ -1441,6 +1677,163 @@ export interface operations {
                     "application/json": components["schemas"]["ReadinessResponse"];
                 };
             };
+        };
+    };
+    createMultipartUpload: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateMultipartUploadRequest"];
+            };
+        };
+        responses: {
+            /** @description Multipart upload started. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreateMultipartUploadResponse"];
+                };
+            };
+            400: components["responses"]["InvalidJson"];
+            401: components["responses"]["Unauthorized"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationError"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    presignUploadParts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PresignUploadPartsRequest"];
+            };
+        };
+        responses: {
+            /** @description Part URLs. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PresignUploadPartsResponse"];
+                };
+            };
+            400: components["responses"]["InvalidJson"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["FileNotFound"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationError"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    listUploadedParts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MultipartUploadRef"];
+            };
+        };
+        responses: {
+            /** @description The stored parts. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListUploadedPartsResponse"];
+                };
+            };
+            400: components["responses"]["InvalidJson"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["FileNotFound"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationError"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    completeMultipartUpload: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MultipartUploadRef"];
+            };
+        };
+        responses: {
+            /** @description The file is stored. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CompleteMultipartUploadResponse"];
+                };
+            };
+            400: components["responses"]["InvalidJson"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["FileNotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationError"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    abortMultipartUpload: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MultipartUploadRef"];
+            };
+        };
+        responses: {
+            /** @description Aborted. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AbortMultipartUploadResponse"];
+                };
+            };
+            400: components["responses"]["InvalidJson"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["FileNotFound"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationError"];
+            500: components["responses"]["InternalError"];
         };
     };
     receiveMlResult: {
