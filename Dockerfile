@@ -14,6 +14,7 @@ WORKDIR /src
 COPY package.json package-lock.json ./
 COPY sdk/package.json sdk/package.json
 COPY examples/ml-server/package.json examples/ml-server/package.json
+COPY clients/cli/package.json clients/cli/package.json
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY . .
 RUN bash scripts/release.sh /release

@@ -36,6 +36,8 @@ export function createClientKey(trustedProxies: string[]): ClientKeyFn {
     if (owner) return `owner:${owner}`;
     const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
     if (!incoming?.socket?.remoteAddress) return local;
+    // Without headers (an in-process request) there is no forwarding to believe: the socket decides.
+    if (!incoming.headers) return `ip:${addressGroup(incoming.socket.remoteAddress)}`;
     return `ip:${addressGroup(proxyAddr(incoming, trust))}`;
   };
 }

@@ -17,18 +17,20 @@ import { ADMIN_TOKEN, callback, closeQuietly, type Job,JWT_SECRET, newJob, post,
 
 let open: TestApp; // unsigned callbacks allowed, admin token set, no rate limit
 let strict: TestApp; // JWT auth on, signed callbacks only, no admin token
-let limited: TestApp; // one request-process a minute, one upload URL an hour
+let limited: TestApp; // one request-process a minute
+let uploadLimited: TestApp; // one upload URL an hour
 let streamCapped: TestApp; // one event stream per client
 let broken: TestApp; // its database pool is closed
 let brokenJob: Job;
 let brokenKey: string;
 
 beforeAll(async () => {
-  [open, strict, limited, streamCapped, broken] = await Promise.all([
+  [open, strict, limited, uploadLimited, streamCapped, broken] = await Promise.all([
     // A database of its own: no other file's dispatcher moves these jobs (ETags, 'pending' stay put).
     createTestApp({ ALLOW_UNSIGNED_CALLBACKS: 'true', ADMIN_TOKEN, RATE_LIMIT_PER_MINUTE: '0' }, undefined, { isolatedDatabase: true }),
     createTestApp({ JWT_SECRET, WEBHOOK_SECRET }),
-    createTestApp({ RATE_LIMIT_PER_MINUTE: '1', UPLOAD_URLS_PER_HOUR: '1' }),
+    createTestApp({ RATE_LIMIT_PER_MINUTE: '1' }),
+    createTestApp({ UPLOAD_URLS_PER_HOUR: '1' }),
     createTestApp({ SSE_MAX_STREAMS_PER_CLIENT: '1' }),
     createTestApp({ ALLOW_UNSIGNED_CALLBACKS: 'true', ADMIN_TOKEN, RATE_LIMIT_PER_MINUTE: '0' }),
   ]);
@@ -37,7 +39,7 @@ beforeAll(async () => {
   await broken.database.close();
 });
 afterAll(async () => {
-  await Promise.all([open?.close(), strict?.close(), limited?.close(), streamCapped?.close(), broken && closeQuietly(broken)]);
+  await Promise.all([open?.close(), strict?.close(), limited?.close(), uploadLimited?.close(), streamCapped?.close(), broken && closeQuietly(broken)]);
 });
 
 const url = (path: string) => `${PUBLIC_BASE}${path}`;
@@ -133,8 +135,8 @@ const CASES: Case[] = [
   ['generateUploadUrl', 422, () => postBad(open, '/api/upload-video/generate-url', '{}')],
   ['generateUploadUrl', 429, async () => {
     const body = { filename: 'clip.mp4', content_type: 'video/mp4' };
-    expect((await post(limited, '/api/upload-video/generate-url', body)).status).toBe(200);
-    return post(limited, '/api/upload-video/generate-url', body);
+    expect((await post(uploadLimited, '/api/upload-video/generate-url', body)).status).toBe(200);
+    return post(uploadLimited, '/api/upload-video/generate-url', body);
   }],
 
   ['requestProcess', 200, async () => post(open, '/api/upload-video/request-process', { fileKey: await open.upload() })],
