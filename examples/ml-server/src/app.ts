@@ -11,7 +11,7 @@ import type { MlError, MlHealth, MlJobStatus, MlValidationError, ProcessVideoRes
 
 export interface AppDeps extends JobContext {
   jobs: Map<string, ReferenceJob>;
-  /** Seed 001: "최대 동시 처리: 10개 작업". */
+  /** Jobs at once, as the ML spec allows (docs/limits.md). */
   maxJobs: number;
   /** Finished jobs kept for the status endpoint before the oldest are forgotten. */
   keepFinished: number;

@@ -45,7 +45,7 @@ export const MODEL_VERSION = 'reference-ml-server-1.0 (made-up transcript, not a
 /** A pretend bitrate: 2 Mbit/s, so a 60-minute video is about 900 MB. */
 const BYTES_PER_SECOND = 250_000;
 const MIN_DURATION = 8;
-/** Seed 001, "최대 비디오 길이: 60분". */
+/** The longest video the ML spec allows: 60 minutes (docs/limits.md). */
 const MAX_DURATION = 3600;
 
 const VOCABULARY = [
