@@ -177,7 +177,7 @@ export function createBackendClient(options: BackendClientOptions): BackendClien
     }
     const answer = await call(
       api.POST('/api/upload-video/generate-url', {
-        body: { filename, ...(contentType ? { content_type: contentType } : {}), file_size: prepared.size },
+        body: { filename, ...(contentType ? { content_type: contentType } : {}), file_size: prepared.size, upload_method: opts.uploadMethod ?? 'post' },
         signal: opts.signal ?? null,
         middleware: [expectJson],
       }),
@@ -187,6 +187,7 @@ export function createBackendClient(options: BackendClientOptions): BackendClien
       xhr: useXhr,
       onProgress: opts.onProgress,
       signal: opts.signal,
+      filename,
     });
     return answer.fileKey || answer.file_key;
   }

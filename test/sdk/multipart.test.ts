@@ -90,7 +90,7 @@ describe('multipart uploads from Node against the S3 driver', () => {
     expect(await resume.get(Object.keys(remembered)[0]!)).toBeUndefined();
   });
 
-  it('a part whose connection drops is retried, and a file under the threshold still goes in one PUT', async () => {
+  it('a part whose connection drops is retried, and a file under the threshold still goes in one request', async () => {
     const bytes = randomBytes(3 * 5 * MiB + 1);
     const wire: Wire = { partPuts: 0, multipartCalls: [], failAfter: Infinity };
     let failedOnce = false;
@@ -146,5 +146,48 @@ describe('generate-url with upload_method post', () => {
     const put = (await (await post({ filename: 'a.mp4', content_type: 'video/mp4' })).json()) as { method: string; fields?: unknown };
     expect(put.method).toBe('PUT');
     expect(put.fields).toBeUndefined();
+  });
+});
+
+describe('single-request uploads from the SDK to S3', () => {
+  /** A client whose storage requests go to s3rver, recording each one's method and content type. */
+  function recording(seen: { method: string; type: string | null }[]) {
+    return createBackendClient({
+      baseUrl: PUBLIC_BASE,
+      retry: false,
+      fetch: async (req) => {
+        if (new URL(req.url).origin === PUBLIC_BASE) return t.app.fetch(req);
+        seen.push({ method: req.method, type: req.headers.get('content-type') });
+        return fetch(req);
+      },
+    });
+  }
+
+  it('send the file as a form POST under the size policy, from a Blob and from a stream of known size, with progress to the last byte', async () => {
+    const seen: { method: string; type: string | null }[] = [];
+    const ecg = recording(seen);
+    const bytes = randomBytes(3 * MiB + 11);
+    const progress: number[] = [];
+    const fromBlob = await ecg.uploadVideo(new Blob([bytes], { type: 'video/mp4' }), { filename: 'talk "one".mp4', onProgress: (p) => progress.push(p.loaded) });
+    expect(sha256(await stored(fromBlob))).toBe(sha256(bytes));
+    expect(progress.at(-1)).toBe(bytes.length);
+    expect(Math.max(...progress)).toBe(bytes.length);
+
+    const chunks = (async function* () {
+      for (let i = 0; i < bytes.length; i += 64 * 1024) yield await Promise.resolve(bytes.subarray(i, i + 64 * 1024));
+    })();
+    const fromStream = await ecg.uploadVideo(chunks, { filename: 'talk.mp4', contentType: 'video/mp4', size: bytes.length });
+    expect(sha256(await stored(fromStream))).toBe(sha256(bytes));
+    expect(seen.map((s) => s.method)).toEqual(['POST', 'POST']);
+    expect(seen.every((s) => s.type?.startsWith('multipart/form-data; boundary='))).toBe(true);
+    expect((await s3.storage.head(fromStream))?.contentType).toBe('video/mp4');
+  });
+
+  it("use a PUT when asked to, as the frontend's own code does", async () => {
+    const seen: { method: string; type: string | null }[] = [];
+    const bytes = randomBytes(1000);
+    const key = await recording(seen).uploadVideo(new Blob([bytes], { type: 'video/mp4' }), { filename: 'c.mp4', uploadMethod: 'put' });
+    expect(seen).toEqual([{ method: 'PUT', type: 'video/mp4' }]);
+    expect(sha256(await stored(key))).toBe(sha256(bytes));
   });
 });
