@@ -20,10 +20,19 @@ export interface Local {
   close(): Promise<void>;
 }
 
-/** s3rver on an ephemeral 127.0.0.1 port, in a temp dir, with the bucket created. */
-export async function startLocalS3(): Promise<Local> {
+/**
+ * The bucket CORS rule docs/deploy.md asks for: browsers of `origin` may PUT, POST and GET, and read
+ * the `ETag` of what they stored.
+ */
+const corsRule = (origin: string) => `<CORSConfiguration><CORSRule><AllowedOrigin>${origin}</AllowedOrigin>
+<AllowedMethod>PUT</AllowedMethod><AllowedMethod>POST</AllowedMethod><AllowedMethod>GET</AllowedMethod>
+<AllowedHeader>*</AllowedHeader><ExposeHeader>ETag</ExposeHeader><MaxAgeSeconds>600</MaxAgeSeconds></CORSRule></CORSConfiguration>`;
+
+/** s3rver on an ephemeral 127.0.0.1 port, in a temp dir, with the bucket created (and a CORS rule for `corsOrigin`). */
+export async function startLocalS3(corsOrigin?: string): Promise<Local> {
   const directory = await mkdtemp(path.join(tmpdir(), 'ecg-s3rver-'));
-  const server = new S3rver({ address: '127.0.0.1', port: 0, directory, silent: true, configureBuckets: [{ name: BUCKET }] });
+  const bucket = { name: BUCKET, ...(corsOrigin ? { configs: [corsRule(corsOrigin)] } : {}) };
+  const server = new S3rver({ address: '127.0.0.1', port: 0, directory, silent: true, configureBuckets: [bucket] });
   (server as unknown as { middleware: unknown[] }).middleware.unshift(s3rverMultipartExtras(directory));
   const { port } = await server.run();
   const endpoint = `http://127.0.0.1:${port}`;
