@@ -26,6 +26,8 @@ export interface BenchResults {
   failures: string[];
   /** Distinct stored results and raw results over the jobs completed by the completion posts of every target. */
   storedResults?: { results: number; raw: number; jobs: number };
+  /** With `--rows`: the backend measured on the seeded jobs alone, before the table was filled. */
+  emptyTable?: TargetResults | undefined;
   /** Every round as measured, when there were several. */
   rounds?: Array<Pick<BenchResults, 'backend' | 'peerResults' | 'floors'>>;
 }
@@ -104,6 +106,16 @@ export function printReport(r: BenchResults): void {
     ['peer status 200', p?.status200], ['peer progress', p?.progress],
     ['PK-read floor', f.pkRead], ['static floor', f.static], ['write floor', f.write],
   ];
+  if (r.emptyTable) {
+    const e = r.emptyTable;
+    const rows = num(r.database.extraFinishedRows);
+    console.log('');
+    console.log(`Growth: the backend with ${rows} more finished jobs / on the seeded jobs alone (measured first, before the fill; target: within 15%, 0.85x or more)`);
+    console.log(`  status 200   ${ratio(b.status200?.rps, e.status200?.rps)} (${num(e.status200?.rps ?? 0)} -> ${num(b.status200?.rps ?? 0)} req/s)`);
+    console.log(`  status 304   ${ratio(b.status304?.rps, e.status304?.rps)} (${num(e.status304?.rps ?? 0)} -> ${num(b.status304?.rps ?? 0)} req/s)`);
+    console.log(`  progress cb  ${ratio(b.progress?.rps, e.progress?.rps)} (${num(e.progress?.rps ?? 0)} -> ${num(b.progress?.rps ?? 0)} req/s)`);
+    runs.push(['backend status 200 (empty table)', e.status200], ['backend status 304 (empty table)', e.status304], ['backend progress (empty table)', e.progress]);
+  }
   const dirty = runs.filter(([, x]) => x !== undefined && problems(x).length > 0).map(([n]) => n);
   if (dirty.length) console.log(`\nRuns WITH ERRORS (their figures are not comparable): ${dirty.join(', ')}`);
   for (const f of r.failures) console.log(`FAILED: ${f}`);

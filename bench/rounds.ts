@@ -21,26 +21,32 @@ export interface RoundContext {
   step: (what: string) => void;
 }
 
-export async function measureRound(ctx: RoundContext): Promise<Round> {
-  const { mctx, step, withTarget } = ctx;
-  const round: Round = { backend: {}, floors: {} };
-  await withTarget('backend', () => startBackend(ctx.tctx), async (t) => {
-    const b = round.backend;
+/** The backend's figures: status 200 and 304 and the progress callback, then (unless `light`) the completion posts. */
+export async function measureBackend(ctx: RoundContext, light = false): Promise<TargetResults | undefined> {
+  const { mctx, step } = ctx;
+  return ctx.withTarget('backend', () => startBackend(ctx.tctx), async (t) => {
+    const b: TargetResults & { mlServerRequests?: number } = {};
     step('backend: status 200');
     b.status200 = await statusPoll(mctx, t);
     step('backend: status 304');
     b.status304 = await statusPoll304(mctx, t);
     step('backend: progress callbacks');
     b.progress = await progressCallbacks(mctx, t);
+    if (light) return b;
     step('backend: completion callbacks');
     b.completion = await completionCallbacks(mctx, t);
     b.completedStatus = await completedStatus(t, ctx.completedJob);
     b.mlServerRequests = ctx.mlHits();
+    return b;
   });
+}
+
+export async function measureRound(ctx: RoundContext): Promise<Round> {
+  const { mctx, step, withTarget } = ctx;
+  const round: Round = { backend: (await measureBackend(ctx)) ?? {}, floors: {} };
   if (ctx.peer.ok) {
-    await withTarget('peer', () => startPeer(ctx.tctx, ctx.peer.workers), async (t) => {
+    round.peerResults = await withTarget('peer', () => startPeer(ctx.tctx, ctx.peer.workers), async (t) => {
       const p: TargetResults = {};
-      round.peerResults = p;
       step('peer: status 200');
       p.status200 = await statusPoll(mctx, t);
       step('peer: progress callbacks');
@@ -48,6 +54,7 @@ export async function measureRound(ctx: RoundContext): Promise<Round> {
       step('peer: completion callbacks');
       p.completion = await completionCallbacks(mctx, t);
       p.completedStatus = await completedStatus(t, ctx.completedJob);
+      return p;
     });
   }
   step('PK-read floor: status 200');

@@ -14,7 +14,7 @@ import { parseOptions } from './options.js';
 import { bigResult } from './payload.js';
 import { explainAll } from './queries.js';
 import { type BenchResults,printExplain, printReport } from './report.js';
-import { combineRounds, measureRound, type Round } from './rounds.js';
+import { combineRounds, measureBackend, measureRound, type Round } from './rounds.js';
 import { peerAvailable, startIdleMlServer, type Target, type TargetContext } from './targets.js';
 import { WRK, wrkInstalled } from './wrk.js';
 
@@ -71,15 +71,8 @@ async function main(): Promise<void> {
     }
 
     const result = bigResult(60);
-    if (opts.rows > 0) {
-      const started = performance.now();
-      await fillFinishedJobs(db, opts.rows);
-      console.log(`  filled ${opts.rows.toLocaleString('en-US')} finished jobs in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-    }
     const seeded = await seed(db, SEEDED_JOBS, result);
     await db.sql`analyze jobs`;
-    results.explain = await explainAll(db.sql);
-    printExplain(results.explain, SEEDED_JOBS + 1 + opts.rows);
 
     const webhookSecret = `whsec_${randomBytes(32).toString('base64')}`;
     const tctx: TargetContext = { root: ROOT, tmp, databaseUrl: db.url, webhookSecret, mlServerUrl: ml.url };
@@ -102,11 +95,23 @@ async function main(): Promise<void> {
         if (t) running.delete(t);
       }
     };
+    const roundContext = { tctx, mctx, completedJob: seeded.completed, peer: { ok: peer.ok, workers: opts.peerWorkers }, mlHits: ml.hits, withTarget, step };
+
+    if (opts.rows > 0) {
+      // The same backend figures on the seeded jobs alone, then on the filled table: the growth ratios.
+      console.log('\nMeasuring the backend on the seeded jobs alone, before filling the table');
+      results.emptyTable = await measureBackend(roundContext, true);
+      const started = performance.now();
+      await fillFinishedJobs(db, opts.rows);
+      console.log(`  filled ${opts.rows.toLocaleString('en-US')} finished jobs in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    }
+    results.explain = await explainAll(db.sql);
+    printExplain(results.explain, SEEDED_JOBS + 1 + opts.rows);
 
     const rounds: Round[] = [];
     for (let i = 1; i <= opts.rounds; i++) {
       console.log(`\nMeasuring${opts.rounds > 1 ? `, round ${i} of ${opts.rounds}` : ''} (each target alone, one after the other)`);
-      rounds.push(await measureRound({ tctx, mctx, completedJob: seeded.completed, peer: { ok: peer.ok, workers: opts.peerWorkers }, mlHits: ml.hits, withTarget, step }));
+      rounds.push(await measureRound(roundContext));
     }
     Object.assign(results, combineRounds(rounds));
     results.rounds = rounds;
