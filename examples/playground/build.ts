@@ -14,6 +14,7 @@ export interface PlaygroundBundle {
   css: string;
 }
 
+/** Resolves `@ecg/sdk` and its entries to the SDK's sources. */
 const sdkFromSource: Plugin = {
   name: 'ecg-sdk-source',
   setup(b) {
@@ -23,11 +24,15 @@ const sdkFromSource: Plugin = {
   },
 };
 
-export async function buildPlayground(): Promise<PlaygroundBundle> {
-  // esbuild is a development dependency: loaded only when the page is first asked for.
+/**
+ * Bundles a React page (`entry`) for the browser: ESM for es2022, production React, minified, the SDK
+ * from source. The browser tests bundle their own pages with it too.
+ */
+export async function bundleReactPage(entry: string): Promise<PlaygroundBundle> {
+  // esbuild is a development dependency: loaded only when a page is first asked for.
   const { build } = await import('esbuild');
   const out = await build({
-    entryPoints: [join(import.meta.dirname, 'src', 'main.tsx')],
+    entryPoints: [entry],
     bundle: true,
     format: 'esm',
     platform: 'browser',
@@ -42,4 +47,8 @@ export async function buildPlayground(): Promise<PlaygroundBundle> {
   });
   const file = (ext: string) => out.outputFiles.find((f) => f.path.endsWith(ext))?.text ?? '';
   return { js: file('.js'), css: file('.css') };
+}
+
+export function buildPlayground(): Promise<PlaygroundBundle> {
+  return bundleReactPage(join(import.meta.dirname, 'src', 'main.tsx'));
 }

@@ -4,15 +4,13 @@
  * Chromium. Under `CI=true` a missing Chromium is a failure, not a skip.
  */
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { serve } from '@hono/node-server';
-import { build, type Plugin } from 'esbuild';
 import { type Browser,chromium } from 'playwright-core';
 import { type ReferenceMlServer,startReferenceMlServer } from '../../examples/ml-server/src/server.js';
+import { bundleReactPage } from '../../examples/playground/build.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { freePort } from '../support/process.js';
 
-const root = join(import.meta.dirname, '..', '..');
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const haveBrowser = existsSync(CHROMIUM);
 /** In CI the browser tests must run: a missing Chromium fails them. */
@@ -61,32 +59,9 @@ export async function startLiveBackend(env: Record<string, string> = {}): Promis
   };
 }
 
-/** Resolves `@ecg/sdk` and its entries to the SDK's sources, as the tests run them. */
-const sdkFromSource: Plugin = {
-  name: 'ecg-sdk-source',
-  setup(b) {
-    b.onResolve({ filter: /^@ecg\/sdk(\/[\w.-]+)?$/ }, (args) => ({
-      path: join(root, 'sdk', 'src', `${args.path === '@ecg/sdk' ? 'index' : args.path.slice('@ecg/sdk/'.length)}.ts`),
-    }));
-  },
-};
-
-/** Bundles a React page for the browser (production React, ESM). */
+/** Bundles a React page for the browser (production React, ESM), as the playground is bundled. */
 export async function bundlePage(entry: string): Promise<string> {
-  const out = await build({
-    entryPoints: [entry],
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    jsx: 'automatic',
-    minify: true,
-    write: false,
-    logLevel: 'silent',
-    define: { 'process.env.NODE_ENV': '"production"' },
-    plugins: [sdkFromSource],
-  });
-  return out.outputFiles[0]!.text;
+  return (await bundleReactPage(entry)).js;
 }
 
 export function launchChromium(): Promise<Browser> {

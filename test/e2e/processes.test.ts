@@ -2,63 +2,24 @@
  * The service as separate processes over real HTTP: the backend (`server/main.ts`), a fake ML server
  * that behaves like the real one, a real Postgres. Restarts, SIGKILL, an ML outage, two backends.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import postgres from 'postgres';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { runMigrations } from '../../server/db/migrate.js';
-import { type ScratchDatabase,scratchDatabase } from '../support/db.js';
-import { freePort, type Proc,startBackend, startFakeMl } from '../support/process.js';
+import { describe, expect, it, vi } from 'vitest';
+import { freePort, startBackend, startFakeMl } from '../support/process.js';
+import { jobStatus, json, scratchServices, type Status, uploadAndProcess } from './support.js';
 
-// Each test has a database and processes of its own: a backend left from another test would
-// otherwise claim this test's jobs and send them to its own ML server.
-let db: ScratchDatabase;
-let dataDir: string;
-let procs: Proc[] = [];
-const track = (p: Proc) => (procs.push(p), p);
+// Each test has a database and processes of its own (see scratchServices).
+const scratch = scratchServices('e2e');
+const track = scratch.track;
 
-beforeEach(async () => {
-  db = await scratchDatabase('ecg_e2e');
-  await runMigrations(db.url);
-  dataDir = await mkdtemp(join(tmpdir(), 'ecg-e2e-'));
-}, 120_000);
-afterEach(async () => {
-  await Promise.all(procs.map((p) => p.kill('SIGKILL')));
-  procs = [];
-  await db?.drop();
-  await rm(dataDir, { recursive: true, force: true });
-}, 60_000);
-
-async function json<T>(res: Promise<Response>): Promise<T> {
-  const r = await res;
-  return (await r.json()) as T;
-}
-
-async function uploadAndProcess(backend: string): Promise<string> {
-  const up = await json<{ upload_url: string; file_key: string; headers: Record<string, string> }>(
-    fetch(`${backend}/api/upload-video/generate-url`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ filename: 'talk.mp4', content_type: 'video/mp4' }) }),
-  );
-  const put = await fetch(up.upload_url, { method: 'PUT', headers: up.headers, body: new Uint8Array(4096).fill(1) });
-  expect(put.status).toBe(200);
-  const job = await json<{ job_id: string }>(
-    fetch(`${backend}/api/upload-video/request-process`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ fileKey: up.file_key, language: 'ko' }) }),
-  );
-  return job.job_id;
-}
-
-type Status = { status: string; progress: number; result?: { text: string; speakers: unknown; segments: Array<Record<string, unknown>> } };
-const status = (backend: string, id: string) => json<Status>(fetch(`${backend}/api/upload-video/status/${id}`));
-
-const baseEnv = () => ({ DATABASE_URL: db.url, DATA_DIR: dataDir, ML_DISPATCH_BACKOFF_MS: '300', RATE_LIMIT_PER_MINUTE: '0' });
+const baseEnv = () => ({ DATABASE_URL: scratch.db.url, DATA_DIR: scratch.dataDir, ML_DISPATCH_BACKOFF_MS: '300', RATE_LIMIT_PER_MINUTE: '0' });
 
 describe('backend and a real-like ML server, as processes', () => {
   it('runs the whole flow: unsigned callbacks through the per-job base, \\u-escaped text decoded, result normalised', async () => {
     const ml = track(await startFakeMl());
     const backend = track(await startBackend({ ...baseEnv(), MODEL_SERVER_URL: ml.url }));
-    const id = await uploadAndProcess(backend.url);
-    await vi.waitFor(async () => expect((await status(backend.url, id)).status).toBe('completed'), { timeout: 20_000, interval: 200 });
-    const done = await status(backend.url, id);
+    const id = await uploadAndProcess(backend.url, 'ko');
+    await vi.waitFor(async () => expect((await jobStatus(backend.url, id)).status).toBe('completed'), { timeout: 20_000, interval: 200 });
+    const done = await jobStatus(backend.url, id);
     expect(done.progress).toBe(100);
     expect(done.result!.text).toBe('안녕하세요 world');
     expect(done.result!.speakers).toEqual(['SPEAKER_00']);
@@ -71,9 +32,9 @@ describe('backend and a real-like ML server, as processes', () => {
 
   it('without MODEL_SERVER_URL runs the reference ML server beside itself and completes a job with it', async () => {
     const backend = track(await startBackend(baseEnv()));
-    const id = await uploadAndProcess(backend.url);
-    await vi.waitFor(async () => expect((await status(backend.url, id)).status).toBe('completed'), { timeout: 20_000, interval: 200 });
-    expect((await status(backend.url, id)).result!.segments.length).toBeGreaterThan(0);
+    const id = await uploadAndProcess(backend.url, 'ko');
+    await vi.waitFor(async () => expect((await jobStatus(backend.url, id)).status).toBe('completed'), { timeout: 20_000, interval: 200 });
+    expect((await jobStatus(backend.url, id)).result!.segments.length).toBeGreaterThan(0);
     expect(await backend.kill('SIGTERM')).toBe(0);
   }, 60_000);
 
@@ -83,7 +44,7 @@ describe('backend and a real-like ML server, as processes', () => {
     const env = { ...baseEnv(), MODEL_SERVER_URL: `http://127.0.0.1:${mlPort}`, ML_DISPATCH_MAX_ATTEMPTS: '30' };
     let backend = track(await startBackend(env, backendPort));
     const ids: string[] = [];
-    for (let i = 0; i < 6; i++) ids.push(await uploadAndProcess(backend.url));
+    for (let i = 0; i < 6; i++) ids.push(await uploadAndProcess(backend.url, 'ko'));
     for (let round = 0; round < 3; round++) {
       await new Promise((r) => setTimeout(r, 300 + round * 200));
       expect(await backend.kill('SIGKILL')).toBeNull();
@@ -92,7 +53,7 @@ describe('backend and a real-like ML server, as processes', () => {
     const ml = track(await startFakeMl({}, mlPort));
     await vi.waitFor(
       async () => {
-        const all = await Promise.all(ids.map((id) => status(backend.url, id)));
+        const all = await Promise.all(ids.map((id) => jobStatus(backend.url, id)));
         expect(all.map((s) => s.status)).toEqual(ids.map(() => 'completed'));
       },
       { timeout: 45_000, interval: 500 },
@@ -110,8 +71,8 @@ describe('backend and a real-like ML server, as processes', () => {
     const env = { ...baseEnv(), MODEL_SERVER_URL: `http://127.0.0.1:${mlPort}` };
     const a = track(await startBackend(env));
     const b = track(await startBackend(env));
-    const id = await uploadAndProcess(a.url);
-    const sql = postgres(db.url, { max: 1, onnotice: () => {} });
+    const id = await uploadAndProcess(a.url, 'ko');
+    const sql = postgres(scratch.db.url, { max: 1, onnotice: () => {} });
     const [tokenRow] = await sql<{ callback_token: string }[]>`select callback_token from jobs where id = ${id}`;
     const token = tokenRow!.callback_token;
     await sql.end();
@@ -165,7 +126,7 @@ describe('backend and a real-like ML server, as processes', () => {
     let pulls = chunks;
     const uploading = fetch(up.upload_url, { method: 'PUT', headers: { ...up.headers, 'content-length': String(chunks * 1024) }, body, duplex: 'half' } as RequestInit);
     // An open event stream must not hold the shutdown up: it ends.
-    const jobId = await uploadAndProcess(backend.url);
+    const jobId = await uploadAndProcess(backend.url, 'ko');
     const events = await fetch(`${backend.url}/api/upload-video/status/${jobId}/events`);
     const streamEnded = events.text();
     await new Promise((r) => setTimeout(r, 400));
@@ -183,11 +144,11 @@ describe('backend and a real-like ML server, as processes', () => {
     const secret = 'whsec_' + Buffer.from('log-test-secret-log-test-secret!').toString('base64');
     const ml = track(await startFakeMl());
     const backend = track(await startBackend({ ...baseEnv(), MODEL_SERVER_URL: ml.url, LOG_LEVEL: 'debug', WEBHOOK_SECRET: secret }));
-    const id = await uploadAndProcess(backend.url);
-    await vi.waitFor(async () => expect((await status(backend.url, id)).status).toBe('completed'), { timeout: 20_000, interval: 200 });
+    const id = await uploadAndProcess(backend.url, 'ko');
+    await vi.waitFor(async () => expect((await jobStatus(backend.url, id)).status).toBe('completed'), { timeout: 20_000, interval: 200 });
     await backend.kill('SIGTERM');
     await ml.kill();
-    const sql = postgres(db.url, { max: 1, onnotice: () => {} });
+    const sql = postgres(scratch.db.url, { max: 1, onnotice: () => {} });
     const [row] = await sql<{ callback_token: string }[]>`select callback_token from jobs where id = ${id}`;
     await sql.end();
     const lines = backend.output().split('\n').filter((l) => l.startsWith('{'));

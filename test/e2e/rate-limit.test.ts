@@ -1,30 +1,16 @@
 /** One rate limit across backend processes (server/http/rate-limit.ts): the count lives in PostgreSQL. */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runMigrations } from '../../server/db/migrate.js';
-import { type ScratchDatabase,scratchDatabase } from '../support/db.js';
-import { type Proc,startBackend } from '../support/process.js';
-import { requestProcess, upload } from './support.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { type Proc, startBackend } from '../support/process.js';
+import { requestProcess, scratchServices, upload } from './support.js';
 
-let db: ScratchDatabase;
-let dataDir: string;
+const scratch = scratchServices('ratelimit', 'file');
 let backends: Proc[] = [];
 
 beforeAll(async () => {
-  db = await scratchDatabase('ecg_ratelimit');
-  await runMigrations(db.url);
-  dataDir = await mkdtemp(join(tmpdir(), 'ecg-ratelimit-'));
   // Both serve uploads from one storage directory, as replicas behind one load balancer would share a bucket.
-  const env = { DATABASE_URL: db.url, DATA_DIR: dataDir, MODEL_SERVER_URL: 'http://127.0.0.1:9', RATE_LIMIT_PER_MINUTE: '4', ML_DISPATCH_BACKOFF_MS: '60000' };
-  backends = await Promise.all([startBackend(env), startBackend(env)]);
+  const env = { DATABASE_URL: scratch.db.url, DATA_DIR: scratch.dataDir, MODEL_SERVER_URL: 'http://127.0.0.1:9', RATE_LIMIT_PER_MINUTE: '4', ML_DISPATCH_BACKOFF_MS: '60000' };
+  backends = (await Promise.all([startBackend(env), startBackend(env)])).map(scratch.track);
 }, 120_000);
-afterAll(async () => {
-  await Promise.all(backends.map((p) => p.kill('SIGKILL')));
-  await db?.drop();
-  await rm(dataDir, { recursive: true, force: true });
-}, 60_000);
 
 describe('the rate limit with two backend processes on one database', () => {
   it('gives a client exactly its limit in total, however its requests are spread', async () => {

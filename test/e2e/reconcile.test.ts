@@ -3,38 +3,19 @@
  * finishes, so its completion goes nowhere; the backend that comes back asks the ML server about the
  * silent job and completes it within ML_RECONCILE_AFTER (server/jobs/reconcile.ts).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import postgres from 'postgres';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { runMigrations } from '../../server/db/migrate.js';
-import { type ScratchDatabase,scratchDatabase } from '../support/db.js';
-import { type Proc,startBackend } from '../support/process.js';
-import { jobStatus, json, requestProcess, startReferenceMl, upload } from './support.js';
+import { describe, expect, it, vi } from 'vitest';
+import { startBackend } from '../support/process.js';
+import { jobStatus, json, requestProcess, scratchServices, startReferenceMl, upload } from './support.js';
 
-let db: ScratchDatabase;
-let dataDir: string;
-let procs: Proc[] = [];
-const track = (p: Proc) => (procs.push(p), p);
-
-beforeEach(async () => {
-  db = await scratchDatabase('ecg_reconcile');
-  await runMigrations(db.url);
-  dataDir = await mkdtemp(join(tmpdir(), 'ecg-reconcile-'));
-}, 120_000);
-afterEach(async () => {
-  await Promise.all(procs.map((p) => p.kill('SIGKILL')));
-  procs = [];
-  await db?.drop();
-  await rm(dataDir, { recursive: true, force: true });
-}, 60_000);
+const scratch = scratchServices('reconcile');
+const track = scratch.track;
 
 describe('a completion callback lost while the backend was down', () => {
   it('completes the job from the ML server\'s job status within the reconciliation interval', async () => {
     // Each of the ML server's stages takes 600 ms: time to take the backend down mid-job.
     const ml = track(await startReferenceMl('step=600'));
-    const env = { DATABASE_URL: db.url, DATA_DIR: dataDir, MODEL_SERVER_URL: ml.url, RATE_LIMIT_PER_MINUTE: '0', ML_RECONCILE_AFTER: '1' };
+    const env = { DATABASE_URL: scratch.db.url, DATA_DIR: scratch.dataDir, MODEL_SERVER_URL: ml.url, RATE_LIMIT_PER_MINUTE: '0', ML_RECONCILE_AFTER: '1' };
     const first = track(await startBackend(env));
     const res = await requestProcess(first.url, await upload(first.url));
     const { job_id: id } = await json<{ job_id: string }>(res);
@@ -54,7 +35,7 @@ describe('a completion callback lost while the backend was down', () => {
     expect(done.progress).toBe(100);
     expect(done.result!.metadata!.model_version).toMatch(/^reference-ml-server/);
 
-    const sql = postgres(db.url, { max: 1, onnotice: () => {} });
+    const sql = postgres(scratch.db.url, { max: 1, onnotice: () => {} });
     try {
       const events = await sql<{ kind: string; auth: string; to_status: string; detail: unknown }[]>`
         select kind, auth, to_status, detail from job_events where job_id = ${id} order by id`;

@@ -1,40 +1,53 @@
 /** What the operations end-to-end tests share: a fresh database, the reference ML server as a process, the upload flow. */
-import { type ChildProcess,spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expect } from 'vitest';
-import { freePort, type Proc } from '../support/process.js';
+import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest';
+import { runMigrations } from '../../server/db/migrate.js';
+import { type ScratchDatabase, scratchDatabase } from '../support/db.js';
+import { freePort, type Proc, spawnReady } from '../support/process.js';
 
-const root = join(import.meta.dirname, '..', '..');
+export interface ScratchServices {
+  /** The migrated database of the test (or file). */
+  readonly db: ScratchDatabase;
+  /** A directory of its own for DATA_DIR. */
+  readonly dataDir: string;
+  /** Registers a process to be SIGKILLed after the test (or file); returns it. */
+  readonly track: (p: Proc) => Proc;
+}
 
-/** Spawns `node --import tsx script` and resolves once its output matches `ready`. */
-export function spawnReady(script: string, env: Record<string, string>, ready: RegExp, port: number): Promise<Proc> {
-  return new Promise((resolve, reject) => {
-    const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', script], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-    const timer = setTimeout(() => reject(new Error(`${script} did not start:\n${out}`)), 60_000);
-    const onData = (d: Buffer) => {
-      out += d.toString();
-      if (!ready.test(out)) return;
-      clearTimeout(timer);
-      resolve({
-        url: `http://127.0.0.1:${port}`,
-        port,
-        child,
-        output: () => out,
-        async kill(signal = 'SIGTERM') {
-          if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-          return exited;
-        },
-      });
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      if (!ready.test(out)) reject(new Error(`${script} exited with ${code}:\n${out}`));
-    });
-  });
+/**
+ * Gives each test (`scope: 'test'`) or the whole file (`'file'`) a migrated database `ecg_<name>` and a
+ * data directory `ecg-<name>-*` of its own, and afterwards SIGKILLs every tracked process and removes both.
+ * Per test, a backend left from another test cannot claim this test's jobs and send them to its own ML server.
+ */
+export function scratchServices(name: string, scope: 'test' | 'file' = 'test'): ScratchServices {
+  let db: ScratchDatabase | undefined;
+  let dataDir: string | undefined;
+  let procs: Proc[] = [];
+  const [before, after] = scope === 'test' ? [beforeEach, afterEach] : [beforeAll, afterAll];
+  before(async () => {
+    db = await scratchDatabase(`ecg_${name}`);
+    await runMigrations(db.url);
+    dataDir = await mkdtemp(join(tmpdir(), `ecg-${name}-`));
+  }, 120_000);
+  after(async () => {
+    await Promise.all(procs.map((p) => p.kill('SIGKILL')));
+    procs = [];
+    await db?.drop();
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  }, 60_000);
+  return {
+    get db() {
+      if (!db) throw new Error('no scratch database outside a test');
+      return db;
+    },
+    get dataDir() {
+      if (!dataDir) throw new Error('no data directory outside a test');
+      return dataDir;
+    },
+    track: (p) => (procs.push(p), p),
+  };
 }
 
 /** The reference ML server (examples/ml-server) as a process; `behaviour` is its ML_BEHAVIOUR. */
@@ -57,9 +70,21 @@ export async function upload(backend: string, bytes = 4096): Promise<string> {
   return up.file_key;
 }
 
-export function requestProcess(backend: string, fileKey: string): Promise<Response> {
-  return fetch(`${backend}/api/upload-video/request-process`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ fileKey, language: 'en' }) });
+export function requestProcess(backend: string, fileKey: string, language = 'en'): Promise<Response> {
+  return fetch(`${backend}/api/upload-video/request-process`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ fileKey, language }) });
 }
 
-export type Status = { status: string; progress: number; error_code?: string | null; error_message?: string | null; result?: { text: string; metadata?: { model_version?: string | null } } };
+/** Uploads a small file and asks for its processing; returns the job's id. */
+export async function uploadAndProcess(backend: string, language = 'en'): Promise<string> {
+  const job = await json<{ job_id: string }>(requestProcess(backend, await upload(backend), language));
+  return job.job_id;
+}
+
+export type Status = {
+  status: string;
+  progress: number;
+  error_code?: string | null;
+  error_message?: string | null;
+  result?: { text: string; speakers?: unknown; segments: Array<Record<string, unknown>>; metadata?: { model_version?: string | null } };
+};
 export const jobStatus = (backend: string, id: string) => json<Status>(fetch(`${backend}/api/upload-video/status/${id}`));

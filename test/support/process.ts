@@ -1,4 +1,4 @@
-/** Real processes for end-to-end tests: the backend (`server/main.ts`) and the fake ML server. */
+/** Real processes for end-to-end tests: the backend (`server/main.ts`), the fake ML server, any script that says when it is ready. */
 import { type ChildProcess,spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -25,7 +25,8 @@ export interface Proc {
   kill(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-function start(script: string, env: Record<string, string>, ready: RegExp, port: number): Promise<Proc> {
+/** Spawns `node --import tsx script` and resolves once its output matches `ready`; it listens on `port`. */
+export function spawnReady(script: string, env: Record<string, string>, ready: RegExp, port: number): Promise<Proc> {
   return new Promise((resolve, reject) => {
     // `node --import tsx` keeps it one process, so a SIGKILL really kills the service.
     const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -59,10 +60,10 @@ function start(script: string, env: Record<string, string>, ready: RegExp, port:
 
 export async function startBackend(env: Record<string, string>, port?: number): Promise<Proc> {
   const p = port ?? (await freePort());
-  return start('server/main.ts', { PORT: String(p), HOST: '127.0.0.1', FASTAPI_BASE_URL: `http://127.0.0.1:${p}`, LOG_LEVEL: 'warn', ...env }, /ECG backend listening on/, p);
+  return spawnReady('server/main.ts', { PORT: String(p), HOST: '127.0.0.1', FASTAPI_BASE_URL: `http://127.0.0.1:${p}`, LOG_LEVEL: 'warn', ...env }, /ECG backend listening on/, p);
 }
 
 export async function startFakeMl(env: Record<string, string> = {}, port?: number): Promise<Proc> {
   const p = port ?? (await freePort());
-  return start('test/fixtures/fake-ml-server.ts', { PORT: String(p), ...env }, /listening \d+/, p);
+  return spawnReady('test/fixtures/fake-ml-server.ts', { PORT: String(p), ...env }, /listening \d+/, p);
 }
