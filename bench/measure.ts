@@ -8,7 +8,7 @@ import type { BenchOptions } from './options.js';
 import { type bigResult,completionBody, signedHeaders } from './payload.js';
 import { memoryOf } from './processes.js';
 import type { Target } from './targets.js';
-import { wrk, type WrkResult } from './wrk.js';
+import { wrk, type WrkResult, type WrkRun } from './wrk.js';
 
 export interface MeasureContext {
   root: string;
@@ -35,7 +35,7 @@ async function jobsFile(ctx: MeasureContext, name: string, etags?: string[]): Pr
   return path;
 }
 
-async function run(ctx: MeasureContext, target: Target, url: string, script: 'status' | 'status-etag' | 'progress', env: Record<string, string>): Promise<WrkResult> {
+export async function run(ctx: MeasureContext, target: Target, url: string, script: WrkRun['script'], env: Record<string, string>): Promise<WrkResult> {
   const pids = await target.servingPids();
   let cpu: CpuUse | undefined;
   const result = await wrk({ root: ctx.root, url, script, seconds: ctx.opts.duration, connections: ctx.opts.connections, threads: ctx.opts.threads, env }, ctx.opts.warmup, async () => {

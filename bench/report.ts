@@ -2,6 +2,7 @@
 import type { CompletionResult, ProgressResult } from './measure.js';
 import { problems } from './measure.js';
 import type { Explained } from './queries.js';
+import type { RequestProcessResult } from './request-process.js';
 import type { WrkResult } from './wrk.js';
 
 export interface TargetResults {
@@ -10,6 +11,8 @@ export interface TargetResults {
   progress?: ProgressResult | undefined;
   completion?: CompletionResult | undefined;
   completedStatus?: { medianMs: number; bytes: number } | undefined;
+  /** Backend only (the peer has no upload flow): for the capacity model. */
+  requestProcess?: RequestProcessResult | undefined;
 }
 
 export interface BenchResults {
@@ -42,6 +45,7 @@ function row(label: string, who: string, r: WrkResult | undefined, note = ''): s
   const extra = [
     r.counts.status_304 !== undefined ? `${num(r.counts.status_304)} answered 304, ${num(r.counts.status_200 ?? 0)} answered 200` : '',
     'eventsWritten' in r ? `${num((r as ProgressResult).eventsWritten)} events written` : '',
+    'jobsCreated' in r ? `${num((r as RequestProcessResult).jobsCreated)} jobs created` : '',
   ].filter(Boolean);
   const range = r.roundsRps && r.roundsRps.length > 1 ? ` (rounds ${r.roundsRps.map((x) => num(x)).join(', ')})` : '';
   const cpu = r.cpuMsPerRequest ? `   CPU/req ${num(r.cpuMsPerRequest.target, 2).padStart(5)} + db ${num(r.cpuMsPerRequest.database, 2).padStart(4)} ms` : '';
@@ -75,6 +79,8 @@ export function printReport(r: BenchResults): void {
   console.log(row('progress cb', 'backend', b.progress));
   console.log(row('', 'peer (FastAPI)', p?.progress, peerNote));
   console.log(row('', 'write floor', f.write));
+  console.log(row('request-proc', 'backend', b.requestProcess, '(not run)'));
+  console.log(row('', 'peer (FastAPI)', undefined, '(none: the peer has no upload flow; for the capacity model only)'));
   const c = b.completion;
   console.log('');
   console.log(`60-minute completion callback (${c ? num(c.bodyBytes / 1024 / 1024, 2) : '?'} MB, ${String(c?.runs ?? r.options.completions)} sequential signed posts, each to a fresh job; time until the 200)`);
@@ -102,7 +108,7 @@ export function printReport(r: BenchResults): void {
     cpuRatio(b.status200, f.pkRead)}   status 304 ${cpuRatio(b.status304, f.static)}   progress cb ${cpuRatio(b.progress, f.write)}   (the target's own CPU; above 1 means the backend spends more)`);
   console.log(`  p99 latency  backend/peer: status 200 ${ratio(b.status200?.p99Ms, p?.status200?.p99Ms)}   progress cb ${ratio(b.progress?.p99Ms, p?.progress?.p99Ms)}   (below 1 means the backend is faster)`);
   const runs: Array<[string, WrkResult | undefined]> = [
-    ['backend status 200', b.status200], ['backend status 304', b.status304], ['backend progress', b.progress],
+    ['backend status 200', b.status200], ['backend status 304', b.status304], ['backend progress', b.progress], ['backend request-process', b.requestProcess],
     ['peer status 200', p?.status200], ['peer progress', p?.progress],
     ['PK-read floor', f.pkRead], ['static floor', f.static], ['write floor', f.write],
   ];

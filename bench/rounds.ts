@@ -4,6 +4,7 @@
  */
 import { completedStatus, completionCallbacks, type CompletionResult, type MeasureContext,progressCallbacks, statusPoll, statusPoll304 } from './measure.js';
 import type { BenchResults, TargetResults } from './report.js';
+import { requestProcess } from './request-process.js';
 import { startBackend, startFloor, startPeer, type Target, type TargetContext } from './targets.js';
 import type { WrkResult } from './wrk.js';
 
@@ -21,10 +22,14 @@ export interface RoundContext {
   step: (what: string) => void;
 }
 
-/** The backend's figures: status 200 and 304 and the progress callback, then (unless `light`) the completion posts. */
+/**
+ * The backend's figures: status 200 and 304 and the progress callback, then (unless `light`) the
+ * completion posts and, last, request-process, whose new jobs are dispatched.
+ */
 export async function measureBackend(ctx: RoundContext, light = false): Promise<TargetResults | undefined> {
   const { mctx, step } = ctx;
   return ctx.withTarget('backend', () => startBackend(ctx.tctx), async (t) => {
+    const hitsBefore = ctx.mlHits();
     const b: TargetResults & { mlServerRequests?: number } = {};
     step('backend: status 200');
     b.status200 = await statusPoll(mctx, t);
@@ -36,7 +41,9 @@ export async function measureBackend(ctx: RoundContext, light = false): Promise<
     step('backend: completion callbacks');
     b.completion = await completionCallbacks(mctx, t);
     b.completedStatus = await completedStatus(t, ctx.completedJob);
-    b.mlServerRequests = ctx.mlHits();
+    b.mlServerRequests = ctx.mlHits() - hitsBefore;
+    step('backend: request-process');
+    b.requestProcess = await requestProcess(mctx, t);
     return b;
   });
 }
@@ -95,6 +102,7 @@ function mergeTarget(all: Array<TargetResults | undefined>): TargetResults {
     status200: medianRun(all.map((t) => t?.status200)),
     status304: medianRun(all.map((t) => t?.status304)),
     progress: medianRun(all.map((t) => t?.progress)),
+    requestProcess: medianRun(all.map((t) => t?.requestProcess)),
     completion: mergeCompletions(all.map((t) => t?.completion)),
     completedStatus: statuses.length ? { medianMs: medianOf(statuses.map((s) => s.medianMs)), bytes: statuses[0]!.bytes } : undefined,
   };

@@ -38,7 +38,7 @@ interface LuaResult {
 export interface WrkRun {
   root: string;
   url: string;
-  script: 'status' | 'status-etag' | 'progress';
+  script: 'status' | 'status-etag' | 'progress' | 'request-process';
   seconds: number;
   connections: number;
   threads: number;
