@@ -21,9 +21,11 @@ import { scrapeSources } from './http/scrape-sources.js';
 import { createDispatcher } from './jobs/dispatcher.js';
 import { createJobEvents } from './jobs/events.js';
 import type { Logger } from './logger.js';
-import { createEmbeddedStorage, createS3Storage, embeddedStorageRoutes, type Storage } from './storage/index.js';
+import { createEmbeddedStorage } from './storage/embedded.js';
+import { embeddedStorageRoutes } from './storage/embedded.routes.js';
 import { startMultipartSweeper } from './storage/multipart-sweeper.js';
 import { createUploadSweeper } from './storage/sweeper.js';
+import type { Storage } from './storage/types.js';
 
 /** A secret kept in DATA_DIR, made on first start: embedded storage URLs stay valid across restarts. */
 async function dataDirSecret(dataDir: string, name: string): Promise<string> {
@@ -66,6 +68,8 @@ export async function createRuntime(config: Config, logger: Logger, opts: { star
     let storage: Storage;
     let storageRoutes: Hono | undefined;
     if (config.storage.bucket) {
+      // Loaded only when configured: the AWS SDK alone takes about half a second to import.
+      const { createS3Storage } = await import('./storage/s3.js');
       storage = createS3Storage({
         bucket: config.storage.bucket,
         region: config.storage.region,

@@ -4,8 +4,10 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { ApiError } from '../errors.js';
-import { isSafeKey, type MultipartPlan, type MultipartUpload, planMultipart, type Storage } from '../storage/index.js';
+import { isSafeKey } from '../storage/keys.js';
 import { contentTypeFor, isMediaType } from '../storage/media.js';
+import { planMultipart } from '../storage/multipart.js';
+import type { MultipartPlan, MultipartUpload, Storage } from '../storage/types.js';
 
 /** `my video (1).MP4` -> `my_video_1_.MP4`; no path, no `..`, at most 120 characters. */
 export function sanitizeFilename(name: string): string {

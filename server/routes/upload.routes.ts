@@ -4,7 +4,8 @@ import type { AppEnv, RouteContext } from '../context.js';
 import { findMultipartUpload, planMultipartUpload, planUpload } from '../domain/uploads.js';
 import type * as v11 from '../generated/v1.1/routes.js';
 import { authEnabled, resolveOwner } from '../http/auth.js';
-import { checkCompletion, type S3Storage } from '../storage/index.js';
+import { checkCompletion } from '../storage/multipart.js';
+import type { S3Storage } from '../storage/s3.js';
 
 export function registerUploadRoutes(api: OpenAPIHono<AppEnv>, r: typeof v11, { deps, uploads, clientKey }: RouteContext) {
   const { storage: limits } = deps.config;
