@@ -107,13 +107,13 @@ export function start(name: string, command: string, args: string[], opts: { cwd
 }
 
 /** Waits until `url` answers `expect` (or anything below 500 when not given), or the process exits. */
-export async function waitReady(p: Started, url: string, timeoutMs = 60_000): Promise<void> {
+export async function waitReady(p: Started, url: string, timeoutMs = 60_000, pollMs = 200): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (p.child.exitCode !== null) break;
     const ok = await fetch(url).then((r) => (void r.body?.cancel(), r.status < 500), () => false);
     if (ok) return;
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, pollMs));
   }
   const tail = (await readFile(p.logFile, 'utf8').catch(() => '')).split('\n').slice(-20).join('\n');
   throw new Error(`${p.name} did not answer ${url} in time (exit code ${p.child.exitCode}); its log ends:\n${tail}`);

@@ -11,6 +11,8 @@ export interface TargetResults {
   progress?: ProgressResult | undefined;
   completion?: CompletionResult | undefined;
   completedStatus?: { medianMs: number; bytes: number } | undefined;
+  /** Backend only: from spawning `npm start` to the first healthy answer, each start in turn. */
+  startToHealthyMs?: number[] | undefined;
   /** Backend only (the peer has no upload flow): for the capacity model. */
   requestProcess?: RequestProcessResult | undefined;
 }
@@ -94,6 +96,8 @@ export function printReport(r: BenchResults): void {
     const s = r.storedResults;
     console.log(`  stored by the completion posts of all targets: ${s.jobs} jobs, ${s.results} distinct result${s.results === 1 ? '' : 's'} and ${s.raw} distinct raw result${s.raw === 1 ? '' : 's'} (1 and 1: every target stored the same)`);
   }
+  const starts = [...(r.emptyTable?.startToHealthyMs ?? []), ...(b.startToHealthyMs ?? [])];
+  if (starts.length) console.log(`  backend start to healthy (\`npm start\` spawned to the first 200 of /health, on this PostgreSQL, target 2 s): ${starts.map((ms) => `${num(ms)} ms`).join(', ')}`);
   if (b.mlServerRequests !== undefined) console.log(`  requests that reached the idle ML server during the backend's runs: ${b.mlServerRequests} (0 expected: nothing was dispatched)`);
 
   console.log('');

@@ -30,7 +30,7 @@ export async function measureBackend(ctx: RoundContext, light = false): Promise<
   const { mctx, step } = ctx;
   return ctx.withTarget('backend', () => startBackend(ctx.tctx), async (t) => {
     const hitsBefore = ctx.mlHits();
-    const b: TargetResults & { mlServerRequests?: number } = {};
+    const b: TargetResults & { mlServerRequests?: number } = t.startToHealthyMs === undefined ? {} : { startToHealthyMs: [t.startToHealthyMs] };
     step('backend: status 200');
     b.status200 = await statusPoll(mctx, t);
     step('backend: status 304');
@@ -112,7 +112,11 @@ export function combineRounds(rounds: Round[]): Round {
   const hits = rounds.map((r) => r.backend.mlServerRequests).filter((n) => n !== undefined);
   const peers = rounds.map((r) => r.peerResults).filter((p) => p !== undefined);
   return {
-    backend: { ...mergeTarget(rounds.map((r) => r.backend)), ...(hits.length ? { mlServerRequests: Math.max(...hits) } : {}) },
+    backend: {
+      ...mergeTarget(rounds.map((r) => r.backend)),
+      ...(hits.length ? { mlServerRequests: Math.max(...hits) } : {}),
+      startToHealthyMs: rounds.flatMap((r) => r.backend.startToHealthyMs ?? []),
+    },
     ...(peers.length ? { peerResults: mergeTarget(peers) } : {}),
     floors: {
       pkRead: medianRun(rounds.map((r) => r.floors.pkRead)),

@@ -10,6 +10,8 @@ import { freePort, start, type Started,waitReady } from './processes.js';
 
 export interface Target extends Started {
   baseUrl: string;
+  /** From the spawn of the start command to the first healthy answer (polled every 10 ms). */
+  startToHealthyMs?: number;
 }
 
 export interface TargetContext {
@@ -39,10 +41,11 @@ export async function startBackend(ctx: TargetContext): Promise<Target> {
     // No S3_BUCKET_NAME: the embedded storage, under a directory of the bench's own.
     DATA_DIR: join(ctx.tmp, 'backend-data'),
   };
+  const spawned = performance.now();
   const p = start('backend', BACKEND_COMMAND[0], BACKEND_COMMAND[1], { cwd: ctx.root, env, logFile: join(ctx.tmp, 'backend.log') });
   const baseUrl = `http://127.0.0.1:${port}`;
-  await waitReady(p, `${baseUrl}/health`);
-  return { ...p, baseUrl };
+  await waitReady(p, `${baseUrl}/health`, 60_000, 10);
+  return { ...p, baseUrl, startToHealthyMs: performance.now() - spawned };
 }
 
 /** Whether Debian's FastAPI, uvicorn and asyncpg are there for /usr/bin/python3, and which extras uvicorn will use. */
