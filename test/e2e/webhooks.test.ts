@@ -73,7 +73,7 @@ describe('webhooks to a consumer that goes away and comes back', () => {
       receiver = track(await startReceiver(receiverPort, file));
 
       await vi.waitFor(async () => {
-        const [{ n }] = await sql<{ n: number }[]>`select count(*)::int as n from webhook_outbox where delivered_at is null`;
+        const n = (await sql<{ n: number }[]>`select count(*)::int as n from webhook_outbox where delivered_at is null`)[0]?.n;
         expect(n).toBe(0);
       }, { timeout: 15_000, interval: 100 });
 

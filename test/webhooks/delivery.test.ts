@@ -78,7 +78,7 @@ describe('request-process with webhook_url', () => {
         expect(response.status, url).toBe(422);
         expect(error, url).toMatchObject({ error: 'VALIDATION_ERROR', details: [{ path: 'webhook_url' }] });
       }
-      const [{ n }] = await strict.database.sql<{ n: number }[]>`select count(*)::int as n from jobs where file_key = ${key}`;
+      const n = (await strict.database.sql<{ n: number }[]>`select count(*)::int as n from jobs where file_key = ${key}`)[0]?.n;
       expect(n).toBe(0);
     } finally {
       await strict.close();
@@ -269,7 +269,7 @@ describe('delivery', () => {
       const ws = [worker(), worker(), worker()];
       await Promise.all(ws.map((w) => w.tick()));
       await vi.waitFor(async () => {
-        const [{ n }] = await sql()<{ n: number }[]>`select count(*)::int as n from webhook_outbox where job_id = any(${ids}) and delivered_at is not null`;
+        const n = (await sql()<{ n: number }[]>`select count(*)::int as n from webhook_outbox where job_id = any(${ids}) and delivered_at is not null`)[0]?.n;
         expect(n).toBe(6);
       }, { timeout: 10_000, interval: 50 });
       const idsSeen = r.received.map((g) => g.headers['webhook-id']);
