@@ -7,6 +7,7 @@
 import { createServer } from 'node:http';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createMetrics, type Metrics } from '../../server/http/metrics.js';
 import { createLogger } from '../../server/logger.js';
 import { backoffMs, createWebhookWorker, type WebhookWorker } from '../../server/webhooks/delivery.js';
 import { createTestApp, type TestApp } from '../support/app.js';
@@ -29,8 +30,8 @@ afterAll(async () => t.close());
 
 const sql = () => t.database.sql;
 
-function worker(over: Partial<TestApp['config']['consumerWebhooks']> = {}): WebhookWorker {
-  const w = createWebhookWorker({ config: { ...t.config, consumerWebhooks: { ...t.config.consumerWebhooks, ...over } }, sql: sql(), logger: createLogger('silent') });
+function worker(over: Partial<TestApp['config']['consumerWebhooks']> = {}, metrics?: Metrics): WebhookWorker {
+  const w = createWebhookWorker({ config: { ...t.config, consumerWebhooks: { ...t.config.consumerWebhooks, ...over } }, sql: sql(), logger: createLogger('silent'), metrics });
   workers.push(w);
   return w;
 }
@@ -165,7 +166,8 @@ describe('delivery', () => {
     try {
       const id = await jobWithWebhook(r.url);
       await cancel(id);
-      const w = worker();
+      const metrics = createMetrics();
+      const w = worker({}, metrics);
       w.start();
       await vi.waitFor(async () => expect((await outboxOf(id))[0]!.delivered_at).not.toBeNull(), { timeout: 10_000, interval: 50 });
       const [row] = await outboxOf(id);
@@ -189,6 +191,8 @@ describe('delivery', () => {
       const attempts = await attemptsOf(row!.id);
       expect(attempts.map((a) => a.status_code)).toEqual([503, 503, 204]);
       expect(attempts.every((a) => a.error === null && a.duration_ms >= 0)).toBe(true);
+      const counted = (await metrics.webhookDeliveries.get()).values.map((v) => [v.labels.outcome, v.value]);
+      expect(Object.fromEntries(counted)).toEqual({ http_error: 2, delivered: 1 });
     } finally {
       await r.close();
     }
