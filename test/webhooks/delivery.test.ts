@@ -96,6 +96,7 @@ describe('request-process with webhook_url', () => {
     const other = await t.client.POST('/api/upload-video/request-process', { body: { fileKey: key, webhook_url: 'http://127.0.0.1:1/b' }, headers });
     expect(other.response.status).toBe(409);
     await cancel(a.data!.job_id);
+    await sql()`delete from webhook_outbox where job_id = ${a.data!.job_id}`;
   });
 });
 
