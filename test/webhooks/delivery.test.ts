@@ -206,7 +206,7 @@ describe('delivery', () => {
     const id = await jobWithWebhook(url);
     await cancel(id);
     await worker().tick();
-    await vi.waitFor(async () => expect((await outboxOf(id))[0]!.attempts).toBe(1), { timeout: 5000, interval: 50 });
+    await vi.waitFor(async () => expect((await outboxOf(id))[0]!.attempts).toBeGreaterThanOrEqual(1), { timeout: 5000, interval: 50 });
     const [row] = await outboxOf(id);
     expect(row!.delivered_at).toBeNull();
     expect(row!.last_error).toMatch(/ECONNREFUSED/);
@@ -231,12 +231,13 @@ describe('delivery', () => {
       await cancel(byName);
       await worker({ allowPrivate: false }).tick();
       await vi.waitFor(async () => {
-        for (const id of [byIp, byName]) expect((await outboxOf(id))[0]!.attempts).toBe(1);
+        for (const id of [byIp, byName]) expect((await outboxOf(id))[0]!.attempts).toBeGreaterThanOrEqual(1);
       }, { timeout: 5000, interval: 50 });
       for (const id of [byIp, byName]) {
         const [row] = await outboxOf(id);
         expect(row!.last_error).toMatch(/address not allowed/);
-        expect((await attemptsOf(row!.id))[0]!.error).toMatch(/address not allowed/);
+        const attempts = await attemptsOf(row!.id);
+        expect(attempts.every((a) => a.status_code === null && /address not allowed/.test(a.error ?? ''))).toBe(true);
       }
       expect(hits).toBe(0);
       await sql()`delete from webhook_outbox where job_id in (${byIp}, ${byName})`;
