@@ -46,6 +46,23 @@ export function parseWebhookUrl(raw: string): URL {
 /** The host of a URL as an address or a name (`[::1]` -> `::1`). */
 const hostOf = (url: URL) => url.hostname.replace(/^\[(.*)\]$/, '$1');
 
+/** request-process does not wait longer than this for DNS; a slower answer counts as a DNS failure (delivery checks again). */
+const RESOLVE_TIMEOUT_MS = 3000;
+
+function resolveWithin(ms: number) {
+  return async (host: string): Promise<string[]> => {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(Object.assign(new Error('DNS lookup timed out'), { code: 'ETIMEOUT' })), ms);
+    });
+    try {
+      return (await Promise.race([dnsLookupAsync(host, { all: true, verbatim: true }), late])).map((a) => a.address);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+}
+
 /**
  * Vets a `webhook_url` when it is given: a valid http(s) URL whose host is, or resolves only to,
  * public addresses (unless private ones are allowed). A name that does not resolve is refused; a
@@ -59,7 +76,7 @@ export async function vetWebhookUrl(raw: string, opts: { allowPrivate: boolean; 
     if (!isPublicAddress(host)) throw new WebhookUrlError('points to a private or reserved address; such addresses are refused (WEBHOOK_ALLOW_PRIVATE)');
     return url.toString();
   }
-  const resolve = opts.resolve ?? (async (h: string) => (await dnsLookupAsync(h, { all: true, verbatim: true })).map((a) => a.address));
+  const resolve = opts.resolve ?? resolveWithin(RESOLVE_TIMEOUT_MS);
   let addresses: string[];
   try {
     addresses = await resolve(host);
