@@ -36,7 +36,7 @@ export function createOutbox(sql: Sql) {
     async claim(limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {
       if (limit <= 0) return [];
       return sql.unsafe<ClaimedDelivery[]>(
-        `update webhook_outbox o set next_attempt_at = now() + $2::int ${MS}
+        `update webhook_outbox o set next_attempt_at = now() + $2::bigint ${MS}
           where o.id in (select id from webhook_outbox where delivered_at is null and gave_up_at is null and next_attempt_at <= now()
             order by next_attempt_at limit $1::int for update skip locked)
           returning o.id, o.job_id as "jobId", o.url, o.payload::text as payload, o.attempts`,
@@ -59,7 +59,7 @@ export function createOutbox(sql: Sql) {
             last_error = case when $2::bool then null else coalesce($4::text, 'HTTP ' || $3::int) end,
             gave_up_at = case when not $2::bool and now() >= created_at + $7::bigint ${MS} then now() end,
             next_attempt_at = case when $2::bool or now() >= created_at + $7::bigint ${MS} then null
-              else least(now() + $6::int ${MS}, created_at + $7::bigint ${MS}) end
+              else least(now() + $6::bigint ${MS}, created_at + $7::bigint ${MS}) end
           where id = $1::text
           returning delivered_at is not null as delivered, gave_up_at is not null as "gaveUp"`,
         [id, o.ok, o.statusCode, o.error, Math.round(o.durationMs), Math.round(o.retryInMs), giveUpAfterMs],
