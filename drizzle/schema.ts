@@ -96,6 +96,8 @@ export const jobs = pgTable(
       .defaultNow()
       .$onUpdate(() => sql`now()`),
     completedAt: timestamp('completed_at', tz),
+    /** Where the job's terminal event is delivered (docs/webhooks.md); vetted by request-process. */
+    webhookUrl: text('webhook_url'),
   },
   (t) => [
     check(
@@ -167,8 +169,65 @@ export const rateLimitHits = pgTable(
   (t) => [primaryKey({ columns: [t.clientKey, t.windowStart] }), index('rate_limit_hits_window_start_idx').on(t.windowStart)],
 );
 
+/**
+ * Webhooks to the API's consumers (docs/webhooks.md): one row per event to deliver, written by
+ * server/jobs/store.ts in the statement of the job's terminal transition; `id` is the `webhook-id`,
+ * the same on every attempt. No foreign key to `jobs`: an event that happened is delivered even if
+ * its job is deleted meanwhile.
+ */
+export const webhookOutbox = pgTable(
+  'webhook_outbox',
+  {
+    id: text('id')
+      .primaryKey()
+      .default(sql`('msg_' || replace(gen_random_uuid()::text, '-', ''))`),
+    jobId: uuid('job_id').notNull(),
+    url: text('url').notNull(),
+    /** `job.completed`, `job.failed` or `job.cancelled`. */
+    eventType: text('event_type').notNull(),
+    /** The JSON body sent, byte for byte the same on every attempt. */
+    payload: jsonb('payload').notNull(),
+    /** Finished attempts (rows of `webhook_attempts`). */
+    attempts: integer('attempts').notNull().default(0),
+    /** When the next attempt is due; moved forward by a claim (a lease) and by each failure. Null once done. */
+    nextAttemptAt: timestamp('next_attempt_at', tz).defaultNow(),
+    createdAt: timestamp('created_at', tz).notNull().defaultNow(),
+    deliveredAt: timestamp('delivered_at', tz),
+    /** Set when retries ran past WEBHOOK_GIVE_UP_AFTER. */
+    gaveUpAt: timestamp('gave_up_at', tz),
+    lastError: text('last_error'),
+  },
+  (t) => [
+    index('webhook_outbox_due_idx')
+      .on(t.nextAttemptAt)
+      .where(sql`${t.deliveredAt} is null and ${t.gaveUpAt} is null`),
+    index('webhook_outbox_job_id_idx').on(t.jobId),
+    index('webhook_outbox_done_idx').on(sql`coalesce(${t.deliveredAt}, ${t.gaveUpAt})`),
+  ],
+);
+
+/** Every delivery attempt of a `webhook_outbox` row: its answer (or error) and how long it took. */
+export const webhookAttempts = pgTable(
+  'webhook_attempts',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    outboxId: text('outbox_id')
+      .notNull()
+      .references(() => webhookOutbox.id, { onDelete: 'cascade' }),
+    at: timestamp('at', tz).notNull().defaultNow(),
+    /** The receiver's HTTP status; null when there was no answer (see `error`). */
+    statusCode: integer('status_code'),
+    /** Why the attempt failed without an answer: timeout, connection refused, address not allowed, ... */
+    error: text('error'),
+    durationMs: integer('duration_ms').notNull(),
+  },
+  (t) => [index('webhook_attempts_outbox_id_idx').on(t.outboxId, t.id)],
+);
+
 export type JobRow = typeof jobs.$inferSelect;
 export type NewJobRow = typeof jobs.$inferInsert;
 export type JobEventRow = typeof jobEvents.$inferSelect;
 export type NewJobEventRow = typeof jobEvents.$inferInsert;
 export type WebhookDeliveryRow = typeof webhookDeliveries.$inferSelect;
+export type WebhookOutboxRow = typeof webhookOutbox.$inferSelect;
+export type WebhookAttemptRow = typeof webhookAttempts.$inferSelect;

@@ -69,6 +69,23 @@ const schema = z
     UPLOAD_BYTES_PER_HOUR: int(20 * 1024 ** 3, 0),
     UPLOAD_RETENTION_HOURS: int(24, 0),
     MULTIPART_MAX_AGE_HOURS: int(24, 1),
+    /** Consumer webhooks (docs/webhooks.md). */
+    CONSUMER_WEBHOOK_SECRET: z
+      .string()
+      .regex(/^whsec_[A-Za-z0-9+/]+={0,2}$/, 'must be a Standard Webhooks secret: whsec_ followed by base64')
+      .refine((v) => {
+        const n = Buffer.from(v.slice('whsec_'.length), 'base64').length;
+        return n >= 24 && n <= 64;
+      }, 'must decode to 24 to 64 bytes (e.g. whsec_ + `openssl rand -base64 32`)')
+      .optional(),
+    WEBHOOK_ALLOW_PRIVATE: bool.default(false),
+    WEBHOOK_TIMEOUT: int(10, 1),
+    WEBHOOK_BACKOFF_BASE_MS: int(5000, 1),
+    WEBHOOK_BACKOFF_MAX_MS: int(3_600_000, 1),
+    WEBHOOK_GIVE_UP_AFTER: int(86_400, 1),
+    WEBHOOK_RETENTION_DAYS: int(7, 0),
+    WEBHOOK_POLL_INTERVAL_MS: int(1000, 50),
+    WEBHOOK_CONCURRENCY: int(8, 1),
     SSE_MAX_STREAMS_PER_CLIENT: int(20, 0),
     SSE_MAX_STREAMS: int(1000, 0),
     SSE_MAX_LIFETIME: int(600, 1),
@@ -133,6 +150,19 @@ const schema = z
       webhooks: {
         secret: env.WEBHOOK_SECRET ?? env.webhook_secret_key ?? env.SECRET_KEY,
         allowUnsigned: env.ALLOW_UNSIGNED_CALLBACKS,
+      },
+      /** Webhooks to the API's consumers (docs/webhooks.md); unset secret: `webhook_url` is refused. */
+      consumerWebhooks: {
+        secret: env.CONSUMER_WEBHOOK_SECRET,
+        allowPrivate: env.WEBHOOK_ALLOW_PRIVATE,
+        timeoutMs: env.WEBHOOK_TIMEOUT * 1000,
+        backoffBaseMs: env.WEBHOOK_BACKOFF_BASE_MS,
+        backoffMaxMs: env.WEBHOOK_BACKOFF_MAX_MS,
+        giveUpAfterMs: env.WEBHOOK_GIVE_UP_AFTER * 1000,
+        /** Delivered (and given-up) rows older than this are pruned; 0 keeps them. */
+        retentionMs: env.WEBHOOK_RETENTION_DAYS * 86_400_000,
+        pollIntervalMs: env.WEBHOOK_POLL_INTERVAL_MS,
+        concurrency: env.WEBHOOK_CONCURRENCY,
       },
       auth: {
         jwtSecret: env.JWT_SECRET,

@@ -26,6 +26,7 @@ import { embeddedStorageRoutes } from './storage/embedded.routes.js';
 import { startMultipartSweeper } from './storage/multipart-sweeper.js';
 import { createUploadSweeper } from './storage/sweeper.js';
 import type { Storage } from './storage/types.js';
+import { createWebhookWorker } from './webhooks/delivery.js';
 
 /** A secret kept in DATA_DIR, made on first start: embedded storage URLs stay valid across restarts. */
 async function dataDirSecret(dataDir: string, name: string): Promise<string> {
@@ -45,6 +46,8 @@ export interface Runtime {
   database: DatabaseHandle;
   storage: Storage;
   dispatcher: ReturnType<typeof createDispatcher>;
+  /** Delivers consumer webhooks (server/webhooks/delivery.ts); started with the dispatcher. */
+  webhooks: ReturnType<typeof createWebhookWorker>;
   embeddedPostgres: EmbeddedPostgresHandle | undefined;
   /** The first step of a shutdown: stop dispatching (requests in flight keep their lease) and end event streams. */
   drain(): Promise<void>;
@@ -106,7 +109,11 @@ export async function createRuntime(config: Config, logger: Logger, opts: { star
     const dispatcher = createDispatcher({ config, db: database.db, storage, ml, logger, metrics });
     const probeState: ProbeState = { draining: false };
     const app = createApp({ config, database, storage, storageRoutes, ml, events, logger, onJobCreated: dispatcher.wake, metrics, probeState });
-    if (opts.startDispatcher !== false) dispatcher.start();
+    const webhooks = createWebhookWorker({ config, sql: database.sql, logger, metrics });
+    if (opts.startDispatcher !== false) {
+      dispatcher.start();
+      webhooks.start();
+    }
     const sweeper = createUploadSweeper({ storage, db: database.db, logger, retentionMs: config.uploads.retentionMs });
     sweeper.start();
     const stopMultipartSweeper = startMultipartSweeper(storage, {
@@ -120,14 +127,16 @@ export async function createRuntime(config: Config, logger: Logger, opts: { star
       database,
       storage,
       dispatcher,
+      webhooks,
       embeddedPostgres,
       async drain() {
         probeState.draining = true;
         stopMultipartSweeper();
-        await Promise.all([dispatcher.stop(), sweeper.stop(), events.close().catch(() => {})]);
+        await Promise.all([dispatcher.stop(), webhooks.stop(), sweeper.stop(), events.close().catch(() => {})]);
       },
       async close() {
         await dispatcher.stop();
+        await webhooks.stop();
         await sweeper.stop();
         stopMultipartSweeper();
         await events.close().catch(() => {});

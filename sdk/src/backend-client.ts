@@ -70,6 +70,11 @@ export interface RequestProcessInput {
    * requestProcess). Default: a fresh random key per call, kept across its retries.
    */
   idempotencyKey?: string;
+  /**
+   * Where the backend POSTs the job's terminal event (v1.1; verify it with `verifyWebhook` from
+   * `@ecg/sdk/webhooks`). Refused (422) by a backend without a consumer-webhook secret.
+   */
+  webhookUrl?: string;
   signal?: AbortSignal;
 }
 
@@ -195,7 +200,7 @@ export function createBackendClient(options: BackendClientOptions): BackendClien
   function requestProcess(input: RequestProcessInput): Promise<RequestProcessResponse> {
     return call(
       api.POST('/api/upload-video/request-process', {
-        body: { fileKey: input.fileKey, language: input.language ?? 'auto' },
+        body: { fileKey: input.fileKey, language: input.language ?? 'auto', ...(input.webhookUrl ? { webhook_url: input.webhookUrl } : {}) },
         params: { header: { 'Idempotency-Key': input.idempotencyKey ?? randomId() } },
         signal: input.signal ?? null,
         middleware: [expectJson],

@@ -19,8 +19,10 @@ export function scopedIdempotencyKey(key: string | null, owner: string | null, c
 }
 
 /** A stable hash of what a request asks for (field order and spelling of the body do not matter). */
-export function requestFingerprint(request: { fileKey: string; language: string }): string {
-  return createHash('sha256').update(JSON.stringify([request.fileKey, request.language])).digest('hex');
+export function requestFingerprint(request: { fileKey: string; language: string; webhookUrl?: string | null }): string {
+  // A request without a webhook keeps the fingerprint it had before webhooks existed.
+  const asked = request.webhookUrl ? [request.fileKey, request.language, request.webhookUrl] : [request.fileKey, request.language];
+  return createHash('sha256').update(JSON.stringify(asked)).digest('hex');
 }
 
 /**

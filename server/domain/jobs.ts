@@ -13,12 +13,13 @@ import type { JobStore } from '../jobs/store.js';
 import { isSafeKey } from '../storage/keys.js';
 import { isMediaType } from '../storage/media.js';
 import type { ObjectInfo, Storage } from '../storage/types.js';
+import { vetWebhookUrl, WebhookUrlError } from '../webhooks/address-policy.js';
 import { newCallbackToken } from './callback-token.js';
 import { checkSameRequest, requestFingerprint, scopedIdempotencyKey } from './idempotency.js';
 import { isOwnersKey } from './uploads.js';
 
 export interface JobRules {
-  config: Pick<Config, 'auth' | 'storage'>;
+  config: Pick<Config, 'auth' | 'storage'> & Partial<Pick<Config, 'consumerWebhooks'>>;
   storage: Storage;
   jobs: JobStore;
 }
@@ -66,10 +67,11 @@ export async function processableFile(rules: JobRules, owner: string | null, sou
  */
 export async function requestProcessing(
   rules: JobRules,
-  request: { owner: string | null; client: string; source: JobSource; language: string; idempotencyKey: string | null },
+  request: { owner: string | null; client: string; source: JobSource; language: string; idempotencyKey: string | null; webhookUrl?: string | undefined },
 ): Promise<{ row: { id: string; status: JobStatus }; created: boolean; size: number }> {
+  const webhookUrl = request.webhookUrl === undefined ? null : await acceptedWebhookUrl(rules, request.webhookUrl);
   const { key, info } = await processableFile(rules, request.owner, request.source);
-  const fingerprint = requestFingerprint({ fileKey: key, language: request.language });
+  const fingerprint = requestFingerprint({ fileKey: key, language: request.language, webhookUrl });
   const { created, requestHash, ...row } = await rules.jobs.create({
     id: randomUUID(),
     fileKey: key,
@@ -80,9 +82,28 @@ export async function requestProcessing(
     idempotencyKey: scopedIdempotencyKey(request.idempotencyKey, request.owner, request.client),
     requestHash: request.idempotencyKey === null ? null : fingerprint,
     callbackToken: newCallbackToken(),
+    webhookUrl,
   });
   if (!created) checkSameRequest(requestHash, fingerprint);
   return { row, created, size: info.size };
+}
+
+/**
+ * A `webhook_url` the backend will deliver to (docs/webhooks.md): refused (422, naming the field)
+ * when no consumer-webhook secret is configured, and when it is not an http(s) URL of a public
+ * address (unless WEBHOOK_ALLOW_PRIVATE).
+ */
+async function acceptedWebhookUrl(rules: JobRules, raw: string): Promise<string> {
+  const settings = rules.config.consumerWebhooks;
+  const refuse = (message: string) =>
+    new ApiError('VALIDATION_ERROR', `webhook_url ${message}.`, { details: [{ path: 'webhook_url', message }] });
+  if (!settings?.secret) throw refuse('cannot be used: this backend has no CONSUMER_WEBHOOK_SECRET to sign webhooks with');
+  try {
+    return await vetWebhookUrl(raw, { allowPrivate: settings.allowPrivate });
+  } catch (err) {
+    if (err instanceof WebhookUrlError) throw refuse(err.message);
+    throw err;
+  }
 }
 
 /** A job the caller may see: with authentication on, only their own; anyone else's is JOB_NOT_FOUND, as if it did not exist. */

@@ -17,6 +17,7 @@ export interface Metrics {
   mlRequestDuration: Histogram<'operation' | 'outcome'>;
   callbacks: Counter<'auth' | 'outcome'>;
   reconciliations: Counter<'outcome'>;
+  webhookDeliveries: Counter<'outcome'>;
   eventStreams: Gauge;
   /** Sets what the jobs-by-status and database gauges read at scrape time. */
   collectFrom(sources: ScrapeSources): void;
@@ -67,6 +68,12 @@ export function createMetrics(initialSources?: ScrapeSources): Metrics {
     reconciliations: new Counter({
       name: 'ecg_reconciliations_total',
       help: 'Questions to the ML server about silent processing jobs, by outcome: completed, failed, unchanged, unsupported, unanswered.',
+      labelNames: ['outcome'],
+      registers,
+    }),
+    webhookDeliveries: new Counter({
+      name: 'ecg_webhook_deliveries_total',
+      help: 'Consumer webhook delivery attempts by outcome: delivered (2xx), http_error, network, timeout, blocked (address not allowed); gave_up counts events abandoned after WEBHOOK_GIVE_UP_AFTER.',
       labelNames: ['outcome'],
       registers,
     }),

@@ -16,7 +16,7 @@
 import type { JobRow } from '../../drizzle/schema.js';
 import type { Database, Sql } from '../db/client.js';
 import type { JobStatus, MlCallback } from '../generated/v1.1/routes.js';
-import { created, type DbTime, decide, type Decision, type JobEvent, type JobInput, type JobPatch, type JobSnapshot } from './lifecycle.js';
+import { created, type DbTime, decide, type Decision, type JobEvent, type JobInput, type JobPatch, type JobSnapshot,TERMINAL } from './lifecycle.js';
 import { createJobReads } from './reads.js';
 import { storableJson } from './text.js';
 
@@ -41,6 +41,8 @@ export interface NewJob {
   /** What the request asked for, to refuse a reused idempotency key (server/domain/idempotency.ts). */
   requestHash: string | null;
   callbackToken: string;
+  /** Where the terminal event is delivered (docs/webhooks.md), already vetted. */
+  webhookUrl?: string | null;
 }
 
 /** What a decision needs, and what the dispatcher needs to send a claimed job; never the result. */
@@ -132,12 +134,30 @@ function statementFor(id: string, d: Writable, opts: { guard?: Known | undefined
     ctes.push(`event as (insert into job_events (job_id, kind, from_status, to_status, progress, auth, detail)
       select id, ${s.value(e.kind, 'text')}, ${s.value(e.from, 'text')}, ${s.value(e.to, 'text')}, ${s.value(e.progress, 'int')}, ${s.value(e.auth, 'text')}, ${s.set('json', e.detail)} from ${source})`);
   }
+  if (d.outcome === 'apply' && d.patch.status && TERMINAL.has(d.patch.status)) ctes.push(outboxFor(s, d.patch));
   const counted = [
     opts.webhookId !== undefined ? '(select count(*) from fresh)::int as fresh' : '1 as fresh',
     ctes.some((c) => c.startsWith('note ')) ? '(select count(*) from note)::int as notes' : '0 as notes',
   ];
   const text = `with ${ctes.join(',\n')}\nselect ${counted.join(', ')}, c.* from (values (1)) as one(x) left join changed c on true`;
   return Object.assign(s, { text });
+}
+
+const ISO = (col: string) => `to_char(${col} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
+/**
+ * The consumer webhook of a terminal transition (docs/webhooks.md): an outbox row, in the statement
+ * that stores the transition, for a job that has a `webhook_url`. `jobs j` is the row as it was
+ * before the statement (its url and creation time do not change); `changed` is the row after it.
+ */
+function outboxFor(s: Statement, patch: JobPatch): string {
+  const failed = patch.status === 'failed';
+  const data = `jsonb_build_object('job_id', c.id, 'status', c.status, 'progress', c.progress, 'message', c.message,
+    'error_code', ${s.value(failed ? patch.errorCode ?? null : null, 'text')}, 'error_message', ${s.value(failed ? patch.errorMessage ?? null : null, 'text')},
+    'status_url', '/api/upload-video/status/' || c.id, 'created_at', ${ISO('j.created_at')}, 'finished_at', ${ISO('now()')})`;
+  return `outbox as (insert into webhook_outbox (job_id, url, event_type, payload)
+    select c.id, j.webhook_url, 'job.' || c.status, jsonb_build_object('type', 'job.' || c.status, 'timestamp', ${ISO('now()')}, 'data', ${data})
+    from changed c join jobs j on j.id = c.id where j.webhook_url is not null)`;
 }
 
 /** What a stored statement said: whether the webhook-id was new, and the job after it (absent: the guard failed). */
@@ -216,10 +236,10 @@ export function createJobStore(db: Database, listener?: WriteListener) {
       const { patch, event } = created();
       const s = new Statement();
       const text = `with made as (
-          insert into jobs (id, status, file_key, file_size, content_type, language, owner, idempotency_key, request_hash, callback_token, next_dispatch_at)
+          insert into jobs (id, status, file_key, file_size, content_type, language, owner, idempotency_key, request_hash, callback_token, next_dispatch_at, webhook_url)
           values (${s.value(job.id, 'uuid')}, ${s.value(patch.status, 'text')}, ${s.value(job.fileKey, 'text')}, ${s.value(job.fileSize, 'bigint')},
             ${s.value(job.contentType, 'text')}, ${s.value(job.language, 'text')}, ${s.value(job.owner, 'text')}, ${s.value(job.idempotencyKey, 'text')},
-            ${s.value(job.requestHash, 'text')}, ${s.value(job.callbackToken, 'text')}, ${s.time(patch.nextDispatchAt)})
+            ${s.value(job.requestHash, 'text')}, ${s.value(job.callbackToken, 'text')}, ${s.time(patch.nextDispatchAt)}, ${s.value(job.webhookUrl ?? null, 'text')})
           on conflict do nothing returning id, status, version),
         event as (insert into job_events (job_id, kind, from_status, to_status, progress, auth)
           select id, ${s.value(event.kind, 'text')}, null, ${s.value(event.to, 'text')}, ${s.value(event.progress, 'int')}, ${s.value(event.auth, 'text')} from made),

@@ -42,6 +42,7 @@ export function registerJobRoutes(api: OpenAPIHono<AppEnv>, r: typeof v11, { dep
           source: sourceOf(body),
           language: body.language,
           idempotencyKey: c.req.valid('header')['idempotency-key'] ?? null,
+          webhookUrl: body.webhook_url,
         }),
       (r) => r.created,
     );

@@ -24,6 +24,8 @@ describe('requestProcess, getStatus, cancel', () => {
     // Without a key of the caller's, each call gets a fresh one (so its retries cannot create a second job).
     expect(seen.process[1]?.idem).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     expect(seen.process[2]?.idem).not.toBe(seen.process[1]?.idem);
+    await ecg.requestProcess({ fileKey: KEY, webhookUrl: 'https://consumer.example/hooks/ecg' });
+    expect(seen.process[3]?.body).toEqual({ fileKey: KEY, language: 'auto', webhook_url: 'https://consumer.example/hooks/ecg' });
   });
 
   it('turns the error envelope into EcgApiError (code, message, body, Retry-After)', async () => {

@@ -26,7 +26,7 @@ function exportsOf(entries: string[]): Record<string, string[]> {
 describe('the SDK entries', () => {
   it('are exactly the ones package.json exports, each built from a source file of the same name', () => {
     const pkg = JSON.parse(readFileSync(join(sdk, 'package.json'), 'utf8')) as { exports: Record<string, { types: string; default: string }> };
-    expect(Object.keys(pkg.exports).sort()).toEqual(['.', './ml-client', './ml-server', './multipart', './react', './subtitles', './v1.0', './v1.1']);
+    expect(Object.keys(pkg.exports).sort()).toEqual(['.', './ml-client', './ml-server', './multipart', './react', './subtitles', './v1.0', './v1.1', './webhooks']);
     for (const [name, target] of Object.entries(pkg.exports)) {
       const file = name === '.' ? 'index' : name.slice(2);
       expect(target).toEqual({ types: `./dist/${file}.d.ts`, default: `./dist/${file}.js` });
@@ -34,7 +34,7 @@ describe('the SDK entries', () => {
   });
 
   it('export exactly these names', () => {
-    expect(exportsOf(['index', 'ml-server', 'ml-client', 'react', 'subtitles'])).toEqual({
+    expect(exportsOf(['index', 'ml-server', 'ml-client', 'react', 'subtitles', 'webhooks'])).toEqual({
       index: [
         'ApiErrorBody', 'ApiErrorCode', 'BackendApi', 'BackendClient', 'BackendClientOptions', 'CancelJobResponse', 'createBackendClient',
         'EcgApiError', 'FetchLike', 'GenerateUploadUrlResponse', 'JobStatus', 'JobStatusResponse', 'ProcessVideoOptions', 'RequestProcessInput',
@@ -56,6 +56,7 @@ describe('the SDK entries', () => {
         'UploadState', 'UseJobOptions', 'UseProcessVideo', 'UseUploadVideo',
       ].sort(),
       subtitles: ['SubtitleOptions', 'toSrt', 'toVtt', 'TranscriptResult'].sort(),
+      webhooks: ['JobFinishedEvent', 'JobFinishedEventData', 'verifyWebhook', 'WebhookHeaders', 'WebhookVerificationError', 'WebhookVerificationReason'].sort(),
     });
   }, 60_000);
 });

@@ -2,7 +2,7 @@
  * Bundle-size and browser-safety check of the frontend entry: builds the SDK from the current
  * sources into a temporary directory (never touching sdk/dist, which other tests may be reading),
  * then runs sdk/scripts/size.mjs on it (esbuild, platform browser, minified; gzip budget 10 240
- * bytes; no `node:` built-ins), and on the subtitles entry (2 048 bytes). Also checks that the
+ * bytes; no `node:` built-ins), on the subtitles entry (2 048 bytes) and on the webhooks entry (6 144 bytes: the `standardwebhooks` package, which hashes in plain JavaScript so that `verifyWebhook` can be synchronous). Also checks that the
  * checker does catch a Node built-in.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -40,6 +40,15 @@ describe('sdk bundle size', () => {
     console.log(`@ecg/sdk/subtitles browser bundle: ${run.stdout.trim()}`);
     expect(report.nodeImports).toEqual([]);
     expect(report.gzipBytes).toBeLessThanOrEqual(2048);
+    expect(run.status).toBe(0);
+  });
+
+  it('bundles the webhooks entry (for receivers, not part of the frontend entry) under 6 kB gzip, with no Node built-in', () => {
+    const run = spawnSync(process.execPath, [script, '6144', join(out, 'webhooks.js')], { cwd: root, encoding: 'utf8' });
+    const report = JSON.parse(run.stdout.trim().split('\n').at(-1) ?? '{}') as { gzipBytes: number; nodeImports: string[]; ok: boolean };
+    console.log(`@ecg/sdk/webhooks browser bundle: ${run.stdout.trim()}`);
+    expect(report.nodeImports).toEqual([]);
+    expect(report.gzipBytes).toBeLessThanOrEqual(6144);
     expect(run.status).toBe(0);
   });
 

@@ -48,6 +48,12 @@ export interface paths {
          *     or a `video_url` that points into our own storage (anything else is refused: the ML server
          *     downloads whatever URL it is given). Unknown fields are ignored.
          *
+         *     With a `webhook_url` (version 1.1), the backend POSTs the job's terminal event there once it is
+         *     `completed`, `failed` or `cancelled` (the `jobFinished` webhook), signed with Standard Webhooks.
+         *     A `webhook_url` is refused with `422 VALIDATION_ERROR` (naming the field) when the backend has no
+         *     consumer-webhook secret configured, when it is not an http(s) URL, or when its host is or
+         *     resolves to a private or reserved address (unless the operator allows those).
+         *
          *     With an `Idempotency-Key` header, repeating the request returns the same job; the key is
          *     scoped to the caller, and reusing it with a different body answers `409 CONFLICT`.
          *     Rate limited per client (default 5 per minute).
@@ -466,7 +472,36 @@ export interface paths {
         trace?: never;
     };
 }
-export type webhooks = Record<string, never>;
+export interface webhooks {
+    jobFinished: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A job reached completed, failed or cancelled
+         * @description Sent to the `webhook_url` given to `requestProcess`, once per terminal transition (a job the
+         *     backend failed itself may still complete with a late result: that is a second event, with its
+         *     own `webhook-id`). Signed with Standard Webhooks and the backend's consumer-webhook secret
+         *     (`whsec_...`): `webhook-signature` is `v1,<base64 HMAC-SHA256 of "{webhook-id}.{webhook-timestamp}.{body}">`.
+         *
+         *     Answer any `2xx` to acknowledge. Anything else, no answer within the timeout (10 s by
+         *     default), or a connection failure is retried with exponential backoff for up to 24 hours,
+         *     with the same `webhook-id` and body and a fresh timestamp and signature: deduplicate by
+         *     `webhook-id`. Redirects are not followed. Reject a timestamp more than 5 minutes from your clock.
+         */
+        post: operations["jobFinished"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+}
 export interface components {
     schemas: {
         /**
@@ -703,7 +738,10 @@ export interface components {
             /** @enum {string} */
             status: "aborted";
         };
-        /** @description One of `fileKey`, `file_key` or `video_url` is required. Unknown fields are ignored. */
+        /**
+         * @description One of `fileKey`, `file_key` or `video_url` is required. Unknown fields are ignored.
+         *     Version 1.1 adds the optional `webhook_url`.
+         */
         RequestProcessRequest: ({
             /** @description The key from `generateUploadUrl`. */
             fileKey: string;
@@ -716,6 +754,13 @@ export interface components {
              * @default auto
              */
             language?: string;
+            /**
+             * @description Version 1.1. An http(s) URL the backend POSTs the job's terminal event to (the `jobFinished`
+             *     webhook, signed with Standard Webhooks). Needs the backend's consumer-webhook secret
+             *     (`CONSUMER_WEBHOOK_SECRET`); private and reserved addresses are refused unless the operator
+             *     allows them. Refused with `422 VALIDATION_ERROR` naming `webhook_url`.
+             */
+            webhook_url?: string;
         } & {
             [key: string]: unknown;
         }) | ({
@@ -730,6 +775,13 @@ export interface components {
              * @default auto
              */
             language?: string;
+            /**
+             * @description Version 1.1. An http(s) URL the backend POSTs the job's terminal event to (the `jobFinished`
+             *     webhook, signed with Standard Webhooks). Needs the backend's consumer-webhook secret
+             *     (`CONSUMER_WEBHOOK_SECRET`); private and reserved addresses are refused unless the operator
+             *     allows them. Refused with `422 VALIDATION_ERROR` naming `webhook_url`.
+             */
+            webhook_url?: string;
         } & {
             [key: string]: unknown;
         }) | ({
@@ -744,6 +796,13 @@ export interface components {
              * @default auto
              */
             language?: string;
+            /**
+             * @description Version 1.1. An http(s) URL the backend POSTs the job's terminal event to (the `jobFinished`
+             *     webhook, signed with Standard Webhooks). Needs the backend's consumer-webhook secret
+             *     (`CONSUMER_WEBHOOK_SECRET`); private and reserved addresses are refused unless the operator
+             *     allows them. Refused with `422 VALIDATION_ERROR` naming `webhook_url`.
+             */
+            webhook_url?: string;
         } & {
             [key: string]: unknown;
         });
@@ -1043,6 +1102,47 @@ export interface components {
             confidence: number | null;
             volume_db: number | null;
             pitch_hz: number | null;
+        };
+        /**
+         * @description The body of the `jobFinished` webhook, in the Standard Webhooks payload shape. Its bytes are the same
+         *     on every attempt; verify the signature over them before parsing (the SDK's `verifyWebhook` does both).
+         */
+        JobFinishedEvent: {
+            /**
+             * @description `job.` and the terminal status.
+             * @enum {string}
+             */
+            type: "job.completed" | "job.failed" | "job.cancelled";
+            /**
+             * Format: date-time
+             * @description When the job reached that status.
+             */
+            timestamp: string;
+            data: components["schemas"]["JobFinishedEventData"];
+        };
+        /**
+         * @description The job as it ended. The transcript is not included (it may be megabytes): read it from
+         *     `status_url` with the caller's credentials.
+         */
+        JobFinishedEventData: {
+            /** Format: uuid */
+            job_id: string;
+            /** @enum {string} */
+            status: "completed" | "failed" | "cancelled";
+            /** Format: int32 */
+            progress: number;
+            /** @description The stage message when the job ended. */
+            message: string | null;
+            /** @description Set when `status` is `failed`, as in `getJobStatus`. */
+            error_code: string | null;
+            /** @description Set when `status` is `failed`. */
+            error_message: string | null;
+            /** @description Path of `getJobStatus` for this job (relative to the backend's base URL). */
+            status_url: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            finished_at: string;
         };
     };
     responses: {
@@ -1932,6 +2032,56 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationError"];
             500: components["responses"]["InternalError"];
+        };
+    };
+    jobFinished: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id (`msg_...`), the same on every attempt. */
+                "webhook-id": string;
+                /** @description Unix seconds of this attempt. */
+                "webhook-timestamp": string;
+                /** @description Space-separated `v1,<base64>` signatures. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["JobFinishedEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges the event; its body is ignored. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer is a failed attempt, retried later. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A receiver that refuses the signature; the attempt is retried until the backend gives up. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A failed attempt, retried later. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
         };
     };
 }
