@@ -69,6 +69,8 @@ const schema = z
     UPLOAD_BYTES_PER_HOUR: int(20 * 1024 ** 3, 0),
     UPLOAD_RETENTION_HOURS: int(24, 0),
     MULTIPART_MAX_AGE_HOURS: int(24, 1),
+    RETENTION_DAYS: int(0, 0),
+    RETENTION_DELETE_JOBS: bool.default(false),
     SSE_MAX_STREAMS_PER_CLIENT: int(20, 0),
     SSE_MAX_STREAMS: int(1000, 0),
     SSE_MAX_LIFETIME: int(600, 1),
@@ -153,6 +155,11 @@ const schema = z
         retentionMs: env.UPLOAD_RETENTION_HOURS * 3_600_000,
         /** Multipart uploads left unfinished this long are aborted and their parts deleted. */
         multipartMaxAgeMs: env.MULTIPART_MAX_AGE_HOURS * 3_600_000,
+      },
+      /** Finished jobs' videos (and, with `deleteJobs`, the jobs) are deleted this long after they finished; 0 keeps them (docs/my-jobs.md). */
+      retention: {
+        ms: env.RETENTION_DAYS * 86_400_000,
+        deleteJobs: env.RETENTION_DELETE_JOBS,
       },
       /** Server-Sent Events streams (docs/limits.md); a cap of 0 turns it off. */
       streams: {
