@@ -7,9 +7,9 @@ import { eq, sql } from 'drizzle-orm';
 import { sign } from 'hono/jwt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jobEvents, jobs } from '../../drizzle/schema.js';
-import { createLogger } from '../../server/logger.js';
 import { createRetentionSweeper } from '../../server/jobs/retention.js';
 import { createJobStore } from '../../server/jobs/store.js';
+import { createLogger } from '../../server/logger.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { invalidRequest } from '../support/contract.js';
 

@@ -161,7 +161,7 @@ export const deleteJob = createRoute({
   path: "/api/upload-video/jobs/{job_id}",
   tags: ["jobs"],
   summary: "Delete a job, its events, its result and its video",
-  request: { params: z.object({ "job_id": z.uuid() }), query: z.object({ "cancel": z.stringbool().default(false) }) },
+  request: { params: z.object({ "job_id": z.uuid() }), query: z.object({ "cancel": z.stringbool({ truthy: ['true'], falsy: ['false'], case: 'sensitive' }).openapi({"type":"boolean","default":false}).default(false) }) },
   responses: { 204: { description: "The job is gone (deleted now, or there was none to delete)." }, 401: { description: "Missing or invalid credentials (`UNAUTHORIZED`).", content: { "application/json": { schema: ErrorSchema } } }, 409: { description: "The request conflicts with the job's state (`JOB_NOT_CANCELLABLE`) or with an earlier request (`CONFLICT`).", content: { "application/json": { schema: ErrorSchema } } }, 422: { description: "A field is missing or invalid (`VALIDATION_ERROR`); `details` lists each problem. `requestProcess` answers `EMPTY_FILE` for a stored file of 0 bytes.", content: { "application/json": { schema: ErrorSchema } } }, 500: { description: "An unexpected failure (`INTERNAL_ERROR`); the body never holds internals.", content: { "application/json": { schema: ErrorSchema } } } },
 });
 
