@@ -53,7 +53,9 @@ function time(name: string, value: string | undefined): string | undefined {
   return new Date(t).toISOString();
 }
 
-const row = (j: JobSummary) => `${j.job_id}  ${j.status.padEnd(10)} ${`${j.progress}%`.padStart(4)}  ${j.created_at}  ${j.file_key.split('/').at(-1) ?? ''}`;
+/** The uploaded file's name: the key's last segment without the `YYYYMMDD_HHMMSS_<hex>_` the backend put before it (docs/storage.md). */
+const fileName = (key: string) => (key.split('/').at(-1) ?? '').replace(/^\d{8}_\d{6}_[0-9a-f]{8}_/, '');
+const row = (j: JobSummary) => `${j.job_id}  ${j.status.padEnd(10)} ${`${j.progress}%`.padStart(4)}  ${j.created_at}  ${fileName(j.file_key)}`;
 
 /** Lists the caller's own jobs, newest first: one page (`--limit`, default 20), or every page with `--all`. */
 export async function jobs(opts: JobsOptions, conn: Connection): Promise<ExitCode> {
