@@ -3,6 +3,7 @@
  * `current_stage` and `estimated_time_remaining` (docs/my-jobs.md), on the real app and PostgreSQL;
  * every exchange is checked against the spec.
  */
+import { randomBytes } from 'node:crypto';
 import { eq, sql } from 'drizzle-orm';
 import { sign } from 'hono/jwt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +11,7 @@ import { jobEvents, jobs } from '../../drizzle/schema.js';
 import { createRetentionSweeper } from '../../server/jobs/retention.js';
 import { createJobStore } from '../../server/jobs/store.js';
 import { createLogger } from '../../server/logger.js';
+import { startLocalS3 } from '../storage/local-s3.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { invalidRequest } from '../support/contract.js';
 
@@ -225,6 +227,38 @@ describe('retention', () => {
       expect((await r.database.db.select({ id: jobs.id }).from(jobs)).map((j) => j.id)).toEqual([live.id]);
     } finally {
       await r.close();
+    }
+  });
+});
+
+describe('on the S3 driver (s3rver)', () => {
+  it('deleteJob and retention delete the video object from the bucket', async () => {
+    const s3 = await startLocalS3();
+    const a = await createTestApp({}, undefined, { storage: s3.storage, isolatedDatabase: true });
+    try {
+      const job = async () => {
+        // Straight to the bucket: the test app's fetch reaches only the app.
+        const key = `videos/anonymous/20250101_000000_${randomBytes(4).toString('hex')}_bucket.mp4`;
+        const up = await s3.storage.presignUpload(key, { contentType: 'video/mp4', maxBytes: 1_000_000, expiresIn: 600 });
+        expect((await fetch(up.url, { method: 'PUT', headers: up.headers, body: new Uint8Array(2048).fill(9) })).status).toBe(200);
+        const { data } = await a.client.POST('/api/upload-video/request-process', { body: { fileKey: key } });
+        await a.client.POST('/api/upload-video/cancel/{job_id}', { params: { path: { job_id: data!.job_id } } });
+        return { id: data!.job_id, key };
+      };
+      const deleted = await job();
+      expect(await s3.storage.head(deleted.key)).toMatchObject({ size: 2048 });
+      const res = await a.client.DELETE('/api/upload-video/jobs/{job_id}', { params: { path: { job_id: deleted.id } } });
+      expect(res.response.status).toBe(204);
+      expect(await s3.storage.head(deleted.key)).toBeNull();
+
+      const old = await job();
+      await a.database.db.execute(sql`update jobs set updated_at = now() - interval '2 days' where id = ${old.id}::uuid`);
+      const sweeper = createRetentionSweeper({ jobs: createJobStore(a.database.db), storage: s3.storage, logger: createLogger('silent'), retentionMs: 86_400_000, deleteJobs: false });
+      expect(await sweeper.sweep()).toBe(1);
+      expect(await s3.storage.head(old.key)).toBeNull();
+    } finally {
+      await a.close();
+      await s3.close();
     }
   });
 });

@@ -233,7 +233,8 @@ export interface paths {
          * @description Version 1.1 and later. A presigned GET URL of the video the job was created from, for its
          *     owner (with authentication on, another user's job answers `404`), in any state: a frontend
          *     plays it beside the transcript. The URL carries its own signature, so a `<video>` element
-         *     can load it without the bearer token; it expires after `expires_in` seconds.
+         *     can load it without the bearer token; it expires after `expires_in` seconds. Once retention
+         *     (`RETENTION_DAYS`) has deleted the video, the job stays but this answers `404 FILE_NOT_FOUND`.
          */
         get: operations["getJobVideo"];
         put?: never;
@@ -1701,7 +1702,15 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthorized"];
-            404: components["responses"]["JobNotFound"];
+            /** @description No job with this id, or not yours (`JOB_NOT_FOUND`); or its video was deleted by retention (`FILE_NOT_FOUND`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             422: components["responses"]["ValidationError"];
             500: components["responses"]["InternalError"];
         };
