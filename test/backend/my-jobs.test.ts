@@ -149,6 +149,17 @@ describe('deleteJob', () => {
     expect(await t.storage.head(key)).toBeNull();
   });
 
+  it('is allowed by CORS, so a frontend on another origin can delete', async () => {
+    const preflight = await t.app.fetch(
+      new Request('http://backend.test/api/upload-video/jobs/00000000-0000-4000-8000-000000000000', {
+        method: 'OPTIONS',
+        headers: { Origin: 'https://app.example.com', 'Access-Control-Request-Method': 'DELETE', 'Access-Control-Request-Headers': 'authorization' },
+      }),
+    );
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('access-control-allow-methods')).toContain('DELETE');
+  });
+
   it('answers 204 for an id that never existed and 401 without a token', async () => {
     expect((await remove(alice, '00000000-0000-4000-8000-000000000000')).response.status).toBe(204);
     const anonymous = await t.client.DELETE('/api/upload-video/jobs/{job_id}', { params: { path: { job_id: '00000000-0000-4000-8000-000000000000' } } });
