@@ -102,12 +102,19 @@ describe('deleteJob', () => {
     const job = await newJob(alice);
     await callback(job, { status: 'completed', progress: 100, result: { segments: [] } });
     expect(await t.storage.head(job.key)).not.toBeNull();
+    const before = await status(alice, job.id);
+    const etag = before.response.headers.get('etag')!;
+    const unchanged = await t.client.GET('/api/upload-video/status/{job_id}', { params: { path: { job_id: job.id }, header: { 'If-None-Match': etag } }, headers: bearer(alice) });
+    expect(unchanged.response.status).toBe(304);
     const first = await remove(alice, job.id);
     expect(first.response.status).toBe(204);
     expect(await t.database.db.select().from(jobs).where(eq(jobs.id, job.id))).toEqual([]);
     expect(await t.database.db.select().from(jobEvents).where(eq(jobEvents.jobId, job.id))).toEqual([]);
     expect(await t.storage.head(job.key)).toBeNull();
     expect((await status(alice, job.id)).response.status).toBe(404);
+    // The version cache forgot the job: its old ETag gets a 404, not a 304.
+    const stale = await t.client.GET('/api/upload-video/status/{job_id}', { params: { path: { job_id: job.id }, header: { 'If-None-Match': etag } }, headers: bearer(alice) });
+    expect(stale.response.status).toBe(404);
     expect((await remove(alice, job.id)).response.status).toBe(204);
     expect((await mine(alice)).data!.jobs.map((j) => j.job_id)).not.toContain(job.id);
   });
