@@ -98,6 +98,8 @@ export const jobs = pgTable(
     completedAt: timestamp('completed_at', tz),
     /** Where the job's terminal event is delivered (docs/webhooks.md); vetted by request-process. */
     webhookUrl: text('webhook_url'),
+    /** When retention deleted the job's video from storage (server/jobs/retention.ts); the job and its result stay. */
+    videoDeletedAt: timestamp('video_deleted_at', tz),
   },
   (t) => [
     check(
@@ -118,6 +120,12 @@ export const jobs = pgTable(
     index('jobs_status_created_at_id_idx').on(t.status, t.createdAt, t.id),
     index('jobs_created_at_id_idx').on(t.createdAt, t.id),
     index('jobs_owner_created_at_idx').on(t.owner, t.createdAt.desc()),
+    // Deleting a video asks whether another job still names the same file.
+    index('jobs_file_key_idx').on(t.fileKey),
+    // Retention walks the finished jobs whose video is still stored, oldest change first.
+    index('jobs_retention_idx')
+      .on(t.updatedAt)
+      .where(sql`${t.videoDeletedAt} is null and ${t.status} in ('completed', 'failed', 'cancelled')`),
     index('jobs_processing_last_heard_at_idx')
       .on(t.lastHeardAt)
       .where(sql`${t.status} = 'processing'`),

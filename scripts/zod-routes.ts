@@ -92,7 +92,9 @@ class ZodWriter {
         return out;
       }
       case 'boolean':
-        return where === 'param' ? 'z.stringbool()' : 'z.boolean()';
+        // A parameter arrives as a string (`true`, `false`, ...); the metadata documents the boolean.
+        // Only the two JSON spellings, as the spec's boolean has: `yes` or `1` is refused, not guessed.
+        return where === 'param' ? `z.stringbool({ truthy: ['true'], falsy: ['false'], case: 'sensitive' }).openapi(${lit({ type: 'boolean', ...(s.default !== undefined ? { default: s.default } : {}) })})` : 'z.boolean()';
       case 'array': {
         let out = `z.array(${s.items ? this.schema(s.items, where) : 'z.unknown()'})`;
         if (s.minItems !== undefined) out += `.min(${s.minItems})`;

@@ -78,7 +78,7 @@ export function createApp(deps: AppDeps) {
   app.use(
     cors({
       origin: config.corsOrigins.length > 0 ? config.corsOrigins : '*',
-      allowMethods: ['GET', 'HEAD', 'PUT', 'POST', 'OPTIONS'],
+      allowMethods: ['GET', 'HEAD', 'PUT', 'POST', 'DELETE', 'OPTIONS'],
       allowHeaders: ['Content-Type', 'Authorization', 'Idempotency-Key', 'If-None-Match', 'Range', 'X-Request-Id'],
       exposeHeaders: ['ETag', 'Retry-After', 'X-Request-Id', 'Content-Range'],
       maxAge: 600,

@@ -86,6 +86,8 @@ const schema = z
     WEBHOOK_RETENTION_DAYS: int(7, 0),
     WEBHOOK_POLL_INTERVAL_MS: int(1000, 50),
     WEBHOOK_CONCURRENCY: int(8, 1),
+    RETENTION_DAYS: int(0, 0),
+    RETENTION_DELETE_JOBS: bool.default(false),
     SSE_MAX_STREAMS_PER_CLIENT: int(20, 0),
     SSE_MAX_STREAMS: int(1000, 0),
     SSE_MAX_LIFETIME: int(600, 1),
@@ -183,6 +185,11 @@ const schema = z
         retentionMs: env.UPLOAD_RETENTION_HOURS * 3_600_000,
         /** Multipart uploads left unfinished this long are aborted and their parts deleted. */
         multipartMaxAgeMs: env.MULTIPART_MAX_AGE_HOURS * 3_600_000,
+      },
+      /** Finished jobs' videos (and, with `deleteJobs`, the jobs) are deleted this long after they finished; 0 keeps them (docs/my-jobs.md). */
+      retention: {
+        ms: env.RETENTION_DAYS * 86_400_000,
+        deleteJobs: env.RETENTION_DELETE_JOBS,
       },
       /** Server-Sent Events streams (docs/limits.md); a cap of 0 turns it off. */
       streams: {

@@ -20,6 +20,8 @@ import type { ProbeState } from './http/probes.js';
 import { scrapeSources } from './http/scrape-sources.js';
 import { createDispatcher } from './jobs/dispatcher.js';
 import { createJobEvents } from './jobs/events.js';
+import { createRetentionSweeper } from './jobs/retention.js';
+import { createJobStore } from './jobs/store.js';
 import type { Logger } from './logger.js';
 import { createEmbeddedStorage } from './storage/embedded.js';
 import { embeddedStorageRoutes } from './storage/embedded.routes.js';
@@ -116,6 +118,14 @@ export async function createRuntime(config: Config, logger: Logger, opts: { star
     }
     const sweeper = createUploadSweeper({ storage, db: database.db, logger, retentionMs: config.uploads.retentionMs });
     sweeper.start();
+    const retention = createRetentionSweeper({
+      jobs: createJobStore(database.db),
+      storage,
+      logger,
+      retentionMs: config.retention.ms,
+      deleteJobs: config.retention.deleteJobs,
+    });
+    retention.start();
     const stopMultipartSweeper = startMultipartSweeper(storage, {
       maxAgeMs: config.uploads.multipartMaxAgeMs,
       onError: (err) => logger.warn('multipart sweep failed', { error: loggableError(err) }),
@@ -132,12 +142,13 @@ export async function createRuntime(config: Config, logger: Logger, opts: { star
       async drain() {
         probeState.draining = true;
         stopMultipartSweeper();
-        await Promise.all([dispatcher.stop(), webhooks.stop(), sweeper.stop(), events.close().catch(() => {})]);
+        await Promise.all([dispatcher.stop(), webhooks.stop(), sweeper.stop(), retention.stop(), events.close().catch(() => {})]);
       },
       async close() {
         await dispatcher.stop();
         await webhooks.stop();
         await sweeper.stop();
+        await retention.stop();
         stopMultipartSweeper();
         await events.close().catch(() => {});
         await storage.close?.();

@@ -5,6 +5,7 @@
  */
 import createClient from 'openapi-fetch';
 import { call, expectJson } from './call.js';
+import { EcgApiError } from './errors.js';
 import type { paths } from './generated/v1.1/backend.js';
 import { randomId, trimBase } from './internal.js';
 import { describedFetch, retryingFetch, type RetryOptions } from './transport.js';
@@ -13,6 +14,8 @@ import type {
   CancelJobResponse,
   FetchLike,
   JobStatusResponse,
+  ListMyJobsOptions,
+  MyJobsPage,
   RequestProcessResponse,
   TerminalJobStatus,
   TokenSource,
@@ -127,6 +130,18 @@ export interface BackendClient {
   /** Cancels a pending or processing job. Retried (cancelling twice answers the same). */
   cancel(jobId: string, options?: { signal?: AbortSignal }): Promise<CancelJobResponse>;
   /**
+   * One page of the caller's own jobs, newest first, without results (needs authentication on the
+   * backend: in open mode it answers `NOT_FOUND`). Pass the page's `next_cursor` as `cursor` for the
+   * next one. Retried.
+   */
+  listMyJobs(options?: ListMyJobsOptions): Promise<MyJobsPage>;
+  /**
+   * Deletes a job, its result and its video. A job the ML server is working on is refused with
+   * `CONFLICT` unless `cancel: true`, which cancels it first. Resolves also when the job was already
+   * gone (deleting is idempotent). Retried.
+   */
+  deleteJob(jobId: string, options?: { cancel?: boolean; signal?: AbortSignal }): Promise<void>;
+  /**
    * Follows a job until it is `completed`, `failed` or `cancelled` (Server-Sent Events, else polling
    * with `If-None-Match`), retrying transient errors with exponential backoff (`maxRetries`
    * consecutive ones, each reported to `onRetry`), for at most `maxWaitMs`. Rejects with an
@@ -220,6 +235,28 @@ export function createBackendClient(options: BackendClientOptions): BackendClien
     );
   }
 
+  function listMyJobs(opts: ListMyJobsOptions = {}): Promise<MyJobsPage> {
+    const iso = (d: Date | string) => (typeof d === 'string' ? d : d.toISOString());
+    const query = {
+      ...(opts.status !== undefined ? { status: opts.status } : {}),
+      ...(opts.createdAfter !== undefined ? { created_after: iso(opts.createdAfter) } : {}),
+      ...(opts.createdBefore !== undefined ? { created_before: iso(opts.createdBefore) } : {}),
+      ...(opts.limit !== undefined ? { limit: opts.limit } : {}),
+      ...(opts.cursor !== undefined ? { cursor: opts.cursor } : {}),
+    };
+    return call(api.GET('/api/upload-video/jobs/mine', { params: { query }, signal: opts.signal ?? null, middleware: [expectJson] }));
+  }
+
+  async function deleteJob(jobId: string, opts: { cancel?: boolean; signal?: AbortSignal } = {}): Promise<void> {
+    // expectJson turns any error answer into an EcgApiError and lets the 204 through.
+    const { response } = await api.DELETE('/api/upload-video/jobs/{job_id}', {
+      params: { path: { job_id: jobId }, query: opts.cancel ? { cancel: true } : {} },
+      signal: opts.signal ?? null,
+      middleware: [expectJson],
+    });
+    if (response.status !== 204) throw new EcgApiError({ status: response.status, code: 'INVALID_RESPONSE', message: `Expected 204 to DELETE, got HTTP ${response.status}.` });
+  }
+
   async function processVideo(source: UploadSource, opts: ProcessVideoOptions = {}): Promise<TerminalJobStatus> {
     const { onUploadProgress, onProgress, language, idempotencyKey, filename, contentType, size, signal, multipart, multipartThreshold, ...wait } = opts;
     const fileKey = await uploadVideo(source, {
@@ -246,6 +283,8 @@ export function createBackendClient(options: BackendClientOptions): BackendClien
     requestProcess,
     getStatus,
     cancel,
+    listMyJobs,
+    deleteJob,
     waitForJob: (jobId, opts) => waitForJob(api, send, jobId, opts),
     processVideo,
   };

@@ -75,12 +75,13 @@ export function describedFetch(fetchImpl: FetchLike): FetchLike {
 /**
  * @internal Whether repeating a request cannot do anything twice: GET and HEAD (event streams
  * excepted: their reconnects are the follower's business), cancel (the spec: cancelling a cancelled
- * job answers the same again), and any request with an `Idempotency-Key`.
+ * job answers the same again), DELETE (deleting a deleted job answers 204 again), and any request
+ * with an `Idempotency-Key`.
  */
 export function isRepeatable(request: Request): boolean {
   const method = request.method.toUpperCase();
   if (method === 'GET' || method === 'HEAD') return !/text\/event-stream/i.test(request.headers.get('Accept') ?? '');
-  if (request.headers.has('Idempotency-Key')) return true;
+  if (request.headers.has('Idempotency-Key') || method === 'DELETE') return true;
   return method === 'POST' && /\/api\/upload-video\/cancel\/[^/]+$/.test(new URL(request.url).pathname);
 }
 

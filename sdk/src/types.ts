@@ -86,6 +86,50 @@ export type RequestProcessResponse = Schemas['RequestProcessResponse'];
 export type CancelJobResponse = Schemas['CancelJobResponse'];
 
 /**
+ * One job in a list: its state without its result (read that with `getStatus`).
+ *
+ * @example
+ * ```ts
+ * import type { JobSummary } from '@ecg/sdk';
+ * const line = (j: JobSummary) => `${j.job_id} ${j.status} ${j.progress}% ${j.created_at}`;
+ * ```
+ */
+export type JobSummary = Schemas['JobSummary'];
+
+/**
+ * What `GET /api/upload-video/jobs/mine` answers: a page of the caller's own jobs, newest first.
+ *
+ * @example
+ * ```ts
+ * import type { MyJobsPage } from '@ecg/sdk';
+ * const more = (p: MyJobsPage) => p.next_cursor !== null;
+ * ```
+ */
+export type MyJobsPage = Schemas['MyJobsPage'];
+
+/**
+ * The filters and page of {@link BackendClient.listMyJobs}; every field is optional.
+ *
+ * @example
+ * ```ts
+ * import type { ListMyJobsOptions } from '@ecg/sdk';
+ * const lastWeek: ListMyJobsOptions = { createdAfter: new Date(Date.now() - 7 * 86_400_000), status: 'completed' };
+ * ```
+ */
+export interface ListMyJobsOptions {
+  status?: JobStatus;
+  /** Jobs created at or after this time. */
+  createdAfter?: Date | string;
+  /** Jobs created strictly before this time. */
+  createdBefore?: Date | string;
+  /** Page size, 1 to 100 (default 20). */
+  limit?: number;
+  /** The `next_cursor` of the page before. */
+  cursor?: string;
+  signal?: AbortSignal;
+}
+
+/**
  * What `POST /api/upload-video/generate-url` answers.
  *
  * @example

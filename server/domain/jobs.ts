@@ -127,6 +127,36 @@ export async function cancelJob(rules: JobRules, owner: string | null, id: strin
   return { jobId: head.id };
 }
 
+/** Who asks to delete a job: an owner (`null` in open mode), or the administrator, who may delete any job. */
+export type Deleter = { admin: true } | { admin: false; owner: string | null };
+
+/**
+ * Deletes a job, its events and result, then its video (docs/my-jobs.md). A job the ML server may be
+ * working on is refused with 409 CONFLICT, unless `cancel`: then it is cancelled through the
+ * lifecycle first. Answers the same (nothing thrown) for a job already gone or not the caller's,
+ * which is left alone. The video stays while another job with a stored video names the same file;
+ * a failed storage delete is left to the upload sweeper, which deletes files no job needs.
+ */
+export async function deleteJob(rules: JobRules, who: Deleter, id: string, opts: { cancel: boolean; onStorageError?: (err: unknown) => void }): Promise<{ deleted: boolean }> {
+  const head = await rules.jobs.getVersion(id);
+  if (!head || (!who.admin && authEnabled(rules.config.auth) && !sameOwner(head.owner, who.owner))) return { deleted: false };
+  // A cancel can race a dispatch (the job becomes processing between the two steps): cancel again then.
+  for (let attempt = 0; attempt < 3; attempt += 1) {
+    const removed = await rules.jobs.remove(head.id);
+    if (removed.deleted) {
+      if (!removed.shared) await rules.storage.delete(removed.fileKey).catch((err: unknown) => opts.onStorageError?.(err));
+      return { deleted: true };
+    }
+    if (!removed.busy) return { deleted: false };
+    if (!opts.cancel) {
+      throw new ApiError('CONFLICT', 'The ML server is still working on this job; cancel it first, or delete with cancel=true.');
+    }
+    const { decision } = await rules.jobs.transition(head.id, { type: 'cancel' });
+    if (decision?.outcome === 'refuse') throw new ApiError(decision.code, decision.reason);
+  }
+  throw new ApiError('CONFLICT', 'The job kept changing while it was being deleted; try again.');
+}
+
 export type CallbackAck = { status: 'received' | 'ignored'; job_id: string; reason?: string };
 
 /**

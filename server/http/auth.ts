@@ -82,3 +82,9 @@ export function requireAdmin(adminToken: string | undefined, authorization: stri
   const token = bearer(authorization);
   if (!token || !safeEqual(token, adminToken)) throw new ApiError('UNAUTHORIZED', 'The administrator token is required.');
 }
+
+/** True when the request carries the administrator token (`ADMIN_TOKEN`), compared in constant time. */
+export function isAdmin(adminToken: string | undefined, authorization: string | undefined): boolean {
+  const token = bearer(authorization);
+  return adminToken !== undefined && token !== null && safeEqual(token, adminToken);
+}

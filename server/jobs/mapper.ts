@@ -1,5 +1,6 @@
 /** Job rows to API bodies: the one place where the database shape meets the spec's shape. */
 import type { JobStatusResponse, JobSummary } from '../generated/v1.1/routes.js';
+import { currentStage, estimatedSecondsLeft } from './progress.js';
 import type { JobListRow, JobView } from './reads.js';
 
 /** The status body without its result; typed, so a field the spec does not know fails the typecheck. */
@@ -11,6 +12,10 @@ function statusFields(job: JobView): Omit<JobStatusResponse, 'result'> {
     message: job.message,
     language: job.language,
     ...(job.status === 'failed' ? { error_code: job.errorCode, error_message: job.errorMessage } : {}),
+    // Version 1.1, live jobs only: never sent once the job is terminal.
+    ...(job.status === 'pending' || job.status === 'processing'
+      ? { current_stage: currentStage(job.status, job.progress, job.message), estimated_time_remaining: estimatedSecondsLeft(job.progress, job.runSeconds) }
+      : {}),
     created_at: job.createdAt,
     updated_at: job.updatedAt,
   };

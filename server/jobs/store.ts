@@ -263,6 +263,55 @@ export function createJobStore(db: Database, listener?: WriteListener) {
     },
 
     /**
+     * Deletes a job the ML server is not working on (finished, or pending and never handed out), its
+     * events (cascade) and its result, in one statement that also tells every process (a notification
+     * without a version: caches forget it, streams end). `shared`: another job whose video is still
+     * stored names the same file, which must then stay. Not deleted: `busy` when the job still exists.
+     */
+    async remove(id: string): Promise<{ deleted: true; fileKey: string; shared: boolean } | { deleted: false; busy: boolean }> {
+      const [row] = await sql.unsafe<Row[]>(
+        `with gone as (delete from jobs where id = $1::uuid and (status in ('completed', 'failed', 'cancelled') or (status = 'pending' and dispatched_at is null))
+            returning id, file_key, video_deleted_at),
+          note as (select pg_notify('${JOB_CHANNEL}', id::text) from gone)
+        select g.file_key as "fileKey", g.video_deleted_at is not null or exists (select from jobs j where j.file_key = g.file_key and j.id <> g.id and j.video_deleted_at is null) as shared,
+          (select count(*) from note)::int as notes from gone g`,
+        [id],
+        { prepare: true },
+      );
+      snapshots.delete(id);
+      if (row) {
+        listener?.wrote(id, Number.MAX_SAFE_INTEGER);
+        return { deleted: true, fileKey: row.fileKey as string, shared: row.shared as boolean };
+      }
+      const [left] = await sql<{ n: number }[]>`select 1 as n from jobs where id = ${id}::uuid`;
+      return { deleted: false, busy: left !== undefined };
+    },
+
+    /**
+     * One retention sweep (server/jobs/retention.ts): up to `limit` finished jobs last changed more than
+     * `olderThanMs` ago, rows other sweepers hold skipped. Without `deleteJobs`, marks their videos
+     * deleted (`video_deleted_at`, a `video_deleted` event; invisible to status clients); with it,
+     * deletes the jobs themselves. Returns each one's file, and whether a job with a stored video
+     * still names it.
+     */
+    async sweepRetention(opts: { olderThanMs: number; limit: number; deleteJobs: boolean }): Promise<Array<{ id: string; fileKey: string; shared: boolean }>> {
+      const due = `select id from jobs where status in ('completed', 'failed', 'cancelled') and updated_at < now() - $1::bigint * interval '1 millisecond'
+        ${opts.deleteJobs ? '' : 'and video_deleted_at is null'} order by updated_at limit $2::int for update skip locked`;
+      const change = opts.deleteJobs
+        ? `done as (delete from jobs j using due where j.id = due.id returning j.id, j.file_key, j.video_deleted_at as was_gone, pg_notify('${JOB_CHANNEL}', j.id::text) as note)`
+        : `done as (update jobs j set video_deleted_at = now() from due where j.id = due.id returning j.id, j.file_key, j.status, j.progress, null::timestamptz as was_gone),
+          event as (insert into job_events (job_id, kind, from_status, to_status, progress, auth, detail)
+            select id, 'video_deleted', status, status, progress, 'backend', '{"reason": "retention"}'::jsonb from done)`;
+      return sql.unsafe<Array<{ id: string; fileKey: string; shared: boolean }>>(
+        `with due as (${due}), ${change}
+        select d.id, d.file_key as "fileKey", d.was_gone is not null or exists (select from jobs j where j.file_key = d.file_key
+          and j.video_deleted_at is null and j.id not in (select id from done)) as shared from done d`,
+        [opts.olderThanMs, opts.limit],
+        { prepare: true },
+      );
+    },
+
+    /**
      * Applies an authenticated ML callback. `webhookId`, when given, is remembered in the same
      * statement, so a replayed delivery is ignored exactly once. A `job_id` that is not a UUID is
      * no job of ours (the column refuses anything else).

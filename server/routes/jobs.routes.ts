@@ -1,12 +1,12 @@
-/** requestProcess, getJobStatus, streamJobEvents, cancelJob, listJobs (docs/job-lifecycle.md). */
+/** requestProcess, getJobStatus, streamJobEvents, cancelJob, listJobs, listMyJobs, deleteJob (docs/job-lifecycle.md, docs/my-jobs.md). */
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import type { AppEnv, RouteContext } from '../context.js';
-import { cancelJob, type JobRules, type JobSource, ownedJob, requestProcessing } from '../domain/jobs.js';
-import { ApiError } from '../errors.js';
+import { cancelJob, deleteJob, type JobRules, type JobSource, ownedJob, requestProcessing } from '../domain/jobs.js';
+import { ApiError, loggableError } from '../errors.js';
 import type * as v11 from '../generated/v1.1/routes.js';
-import { authEnabled, requireAdmin, resolveOwner, sameOwner } from '../http/auth.js';
+import { authEnabled, isAdmin, requireAdmin, resolveOwner, sameOwner } from '../http/auth.js';
 import { lastEventVersion } from '../http/stream-limits.js';
 import { TERMINAL } from '../jobs/lifecycle.js';
 import { etagOf, statusJson, toJobSummary } from '../jobs/mapper.js';
@@ -167,6 +167,28 @@ export function registerJobRoutes(api: OpenAPIHono<AppEnv>, r: typeof v11, { dep
     }
     const [rows, total] = await Promise.all([jobs.list({ status, limit: limit + 1, offset }), jobs.count(status)]);
     return c.json({ jobs: rows.slice(0, limit).map(toJobSummary), total, limit, offset, next_cursor: nextCursor(rows, limit) }, 200);
+  });
+
+  api.openapi(r.listMyJobs, async (c) => {
+    // Open mode: jobs have no owner, so no list is anybody's own (docs/my-jobs.md).
+    if (!authEnabled(config.auth)) throw new ApiError('NOT_FOUND', 'Listing your own jobs needs authentication (JWT_SECRET or API_TOKENS); in open mode jobs have no owner.');
+    const caller = await owner(c);
+    const { status, limit, cursor, created_after: createdAfter, created_before: createdBefore } = c.req.valid('query');
+    const after = cursor === undefined ? undefined : positionOf(cursor);
+    const rows = await jobs.list({ status, limit: limit + 1, offset: 0, after, owner: caller ?? '', createdAfter, createdBefore });
+    return c.json({ jobs: rows.slice(0, limit).map(toJobSummary), limit, next_cursor: nextCursor(rows, limit) }, 200);
+  });
+
+  api.openapi(r.deleteJob, async (c) => {
+    const { job_id } = c.req.valid('param');
+    const authorization = c.req.header('authorization');
+    const who = isAdmin(config.auth.adminToken, authorization) ? ({ admin: true } as const) : { admin: false as const, owner: await owner(c) };
+    const { deleted } = await deleteJob(rules, who, job_id.toLowerCase(), {
+      cancel: c.req.valid('query').cancel,
+      onStorageError: (err) => deps.logger.warn('video delete failed', { job_id, error: loggableError(err) }),
+    });
+    if (deleted) deps.logger.info('job deleted', { request_id: c.get('requestId'), job_id, by: who.admin ? 'admin' : 'owner' });
+    return c.body(null, 204);
   });
 }
 

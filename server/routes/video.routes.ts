@@ -2,6 +2,7 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { AppEnv, RouteContext } from '../context.js';
 import { ownedJob } from '../domain/jobs.js';
+import { ApiError } from '../errors.js';
 import type * as v11 from '../generated/v1.1/routes.js';
 import { resolveOwner } from '../http/auth.js';
 
@@ -11,6 +12,7 @@ export function registerVideoRoutes(api: OpenAPIHono<AppEnv>, r: typeof v11, { d
     const { job_id } = c.req.valid('param');
     const caller = await resolveOwner(config.auth, c.req.header('authorization'));
     const row = await ownedJob({ config }, caller, job_id, (id) => jobs.get(id));
+    if (row.videoDeleted) throw new ApiError('FILE_NOT_FOUND', 'The job\'s video was deleted by retention (RETENTION_DAYS).');
     // The upload URL's lifetime: long enough to watch a video, short enough to stop sharing it.
     const expiresIn = config.storage.presignExpiresIn;
     const videoUrl = await storage.presignDownload(row.fileKey, { expiresIn });

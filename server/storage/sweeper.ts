@@ -4,8 +4,9 @@
  * `videos/` last written longer than `UPLOAD_RETENTION_HOURS` ago are listed (a folder walk on the
  * embedded storage, ListObjectsV2 on S3), and those no job names as its file are deleted. A job
  * asked for a file while it is being deleted finds no file (FILE_NOT_FOUND), as after any deletion.
+ * A job whose video retention deleted (`video_deleted_at`) no longer needs its file.
  */
-import { inArray } from 'drizzle-orm';
+import { and, inArray, isNull } from 'drizzle-orm';
 import { jobs } from '../../drizzle/schema.js';
 import type { Database } from '../db/client.js';
 import { loggableError } from '../errors.js';
@@ -30,7 +31,7 @@ export function createUploadSweeper({ storage, db, logger, retentionMs, interval
   let running: Promise<number> | undefined;
 
   async function deleteUnused(keys: string[]): Promise<number> {
-    const used = new Set((await db.select({ key: jobs.fileKey }).from(jobs).where(inArray(jobs.fileKey, keys))).map((r) => r.key));
+    const used = new Set((await db.select({ key: jobs.fileKey }).from(jobs).where(and(inArray(jobs.fileKey, keys), isNull(jobs.videoDeletedAt)))).map((r) => r.key));
     let n = 0;
     for (const key of keys) {
       if (used.has(key)) continue;

@@ -66,12 +66,12 @@ export interface Service {
  * the backend's MODEL_SERVER_URL points to it; unset: no MODEL_SERVER_URL, so the backend runs the
  * reference ML server beside it, as `npm start` does.
  */
-export async function startService(opts: { mlBehaviour?: string } = {}): Promise<Service> {
+export async function startService(opts: { mlBehaviour?: string; env?: Record<string, string> } = {}): Promise<Service> {
   const db: ScratchDatabase = await scratchDatabase('ecg_cli');
   const dir = await mkdtemp(join(tmpdir(), 'ecg-cli-'));
   const procs: Proc[] = [];
   try {
-    const env: Record<string, string> = { DATABASE_URL: db.url, DATA_DIR: join(dir, 'data'), RATE_LIMIT_PER_MINUTE: '0' };
+    const env: Record<string, string> = { DATABASE_URL: db.url, DATA_DIR: join(dir, 'data'), RATE_LIMIT_PER_MINUTE: '0', ...opts.env };
     if (opts.mlBehaviour !== undefined) {
       const ml = await startReferenceMl(opts.mlBehaviour);
       procs.push(ml);
@@ -106,16 +106,17 @@ export async function videoFile(dir: string, name: string, bytes: number): Promi
 }
 
 /** The job as the backend's status endpoint reports it. */
-export async function jobStatus(baseUrl: string, jobId: string): Promise<JobStatusResponse> {
-  const res = await fetch(`${baseUrl}/api/upload-video/status/${jobId}`);
+export async function jobStatus(baseUrl: string, jobId: string, token?: string): Promise<JobStatusResponse> {
+  const res = await fetch(`${baseUrl}/api/upload-video/status/${jobId}`, token ? { headers: { Authorization: `Bearer ${token}` } } : {});
   if (!res.ok) throw new Error(`status of ${jobId}: HTTP ${res.status}`);
   return (await res.json()) as JobStatusResponse;
 }
 
-/** A job made through the API directly (upload URL, PUT, request-process), for the commands that act on one. */
-export async function createJob(baseUrl: string): Promise<string> {
+/** A job made through the API directly (upload URL, PUT, request-process), for the commands that act on one; as `token`'s owner when given. */
+export async function createJob(baseUrl: string, token?: string): Promise<string> {
+  const auth: Record<string, string> = token ? { Authorization: `Bearer ${token}` } : {};
   const post = async <T>(path: string, body: unknown): Promise<T> => {
-    const res = await fetch(`${baseUrl}${path}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    const res = await fetch(`${baseUrl}${path}`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...auth }, body: JSON.stringify(body) });
     if (!res.ok) throw new Error(`${path}: HTTP ${res.status} ${await res.text()}`);
     return (await res.json()) as T;
   };

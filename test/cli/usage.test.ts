@@ -25,7 +25,7 @@ afterAll(() => rm(dir, { recursive: true, force: true }));
 const ecg = (args: string[], env: Record<string, string> = {}) => runCli(cli, args, env);
 
 describe('help and version', () => {
-  it.each([[[]], [['transcribe']], [['status']], [['cancel']], [['health']]])('ecg %j --help prints its usage on stdout and exits 0', async (command) => {
+  it.each([[[]], [['transcribe']], [['status']], [['cancel']], [['jobs']], [['delete']], [['health']]])('ecg %j --help prints its usage on stdout and exits 0', async (command) => {
     const r = await ecg([...command, '--help']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(new RegExp(`^Usage: ecg ${command.join(' ')}`));
@@ -54,6 +54,9 @@ describe('usage errors exit 2', () => {
     ['an unknown format', ['transcribe', 'x.mp4', '--format', 'docx'], /Allowed choices are text, json, srt, vtt/],
     ['a missing job id', ['status'], /missing required argument 'job-id'/],
     ['a job id that is not a UUID', ['cancel', '42'], /not a job id/],
+    ['a job id to delete that is not a UUID', ['delete', '42'], /not a job id/],
+    ['a page size out of range', ['jobs', '--limit', '500'], /--limit: a whole number from 1 to 100/],
+    ['an unknown status', ['jobs', '--status', 'done'], /--status: one of pending/],
     ['a base URL that is not http(s)', ['health', '--base-url', 'ftp://example.com'], /--base-url must be an http\(s\) URL/],
   ])('for %s', async (_, args, message) => {
     const r = await ecg(args);
@@ -80,6 +83,8 @@ describe('a backend that cannot be reached exits 3', () => {
     ['transcribe', (f: string) => ['transcribe', f]],
     ['status', () => ['status', '550e8400-e29b-41d4-a716-446655440000']],
     ['cancel', () => ['cancel', '550e8400-e29b-41d4-a716-446655440000']],
+    ['jobs', () => ['jobs']],
+    ['delete', () => ['delete', '550e8400-e29b-41d4-a716-446655440000']],
     ['health', () => ['health']],
   ])('%s names the URL from --base-url and the cause', async (_, args) => {
     const url = `http://127.0.0.1:${await freePort()}`;

@@ -76,7 +76,7 @@ describe('the app serves exactly its specs', () => {
     for (const key of Object.keys(spec)) expect(served[key], key).toEqual(spec[key]);
   });
 
-  it('serves every v1.0 operation unchanged but for the job list\'s and request-process\'s additions; its only extras are the v1.1 callback routes, getJobVideo, the probes and the multipart upload routes', () => {
+  it('serves every v1.0 operation unchanged but for the additions of the job list, request-process and the status answer; its only extras are the v1.1 callback routes, getJobVideo, the own jobs list and delete, the probes and the multipart upload routes', () => {
     const spec = normalise(dereference('v1.0', 'backend'));
     // The job list grew in v1.1 (keyset paging, docs/api-versions.md): every v1.0 parameter is still
     // there as it was; test/contract/compat.test.ts holds its answer compatible with v1.0's.
@@ -84,9 +84,13 @@ describe('the app serves exactly its specs', () => {
     // request-process's body grew the optional `webhook_url` in v1.1 (docs/webhooks.md): the same
     // operation, and the v1.0 body with that one property removed.
     const grewBody = 'POST /api/upload-video/request-process (requestProcess)';
+    // The status answer grew two optional fields in v1.1 (current_stage, estimated_time_remaining);
+    // compat.test.ts holds it compatible, and here its parameters stay as they were.
+    const answerGrew = 'GET /api/upload-video/status/{job_id} (getJobStatus)';
     type Op = { params: unknown[]; body: Record<string, { union: Array<{ properties: Record<string, unknown> }> }> | null; responses: unknown };
     for (const key of Object.keys(spec)) {
       if (key === grew) expect((served[key] as Op).params).toEqual(expect.arrayContaining((spec[key] as Op).params));
+      else if (key === answerGrew) expect((served[key] as Op).params).toEqual((spec[key] as Op).params);
       else if (key === grewBody) {
         const op = structuredClone(served[key] as Op);
         for (const variant of op.body!['application/json']!.union) {
@@ -98,6 +102,8 @@ describe('the app serves exactly its specs', () => {
     }
     const extra = Object.keys(served).filter((k) => !(k in spec));
     expect(extra.sort()).toEqual([
+      'DELETE /api/upload-video/jobs/{job_id} (deleteJob)',
+      'GET /api/upload-video/jobs/mine (listMyJobs)',
       'GET /api/upload-video/video/{job_id} (getJobVideo)',
       'GET /livez (getLiveness)',
       'GET /readyz (getReadiness)',

@@ -173,6 +173,10 @@ const TARGETS: Array<{ id: string; runs: number; bases: () => Base[] }> = [
   { id: 'getJobVideo', runs: 20, bases: () => [{ params: { job_id: pending.id } }] },
   { id: 'streamJobEvents', runs: 25, bases: () => [{ params: { job_id: cancelled.id } }] },
   { id: 'cancelJob', runs: 30, bases: () => [{ params: { job_id: pending.id } }] },
+  // Open mode: a valid listMyJobs would answer 404, so every 4xx here is the validation's 422.
+  { id: 'listMyJobs', runs: 25, bases: () => [{ query: { status: 'pending', limit: '10', created_after: '2025-01-01T00:00:00Z' } }] },
+  // An id no job has: a request that slipped through would answer 204 and fail the property, deleting nothing.
+  { id: 'deleteJob', runs: 25, bases: () => [{ params: { job_id: '00000000-0000-4000-8000-000000000000' }, query: { cancel: 'false' } }] },
   { id: 'listJobs', runs: 40, bases: () => [{ query: { status: 'pending', limit: '10', offset: '0' }, headers: { Authorization: `Bearer ${ADMIN_TOKEN}` } }] },
   ...['receiveMlResult', 'receiveLegacyMlResult', 'receiveMlResultWithToken', 'receiveLegacyMlResultWithToken'].map((id) => ({
     id,

@@ -8,6 +8,7 @@
  * Faults: an app whose database pool was closed answers 500 (and /health 503), the way it would
  * during a database outage.
  */
+import { sign } from 'hono/jwt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, PUBLIC_BASE, type TestApp } from '../support/app.js';
 import { contractOperations } from '../support/contract.js';
@@ -21,11 +22,12 @@ let limited: TestApp; // one request-process a minute
 let uploadLimited: TestApp; // one upload URL an hour
 let streamCapped: TestApp; // one event stream per client
 let broken: TestApp; // its database pool is closed
+let brokenStrict: TestApp; // JWT auth on, its database pool closed
 let brokenJob: Job;
 let brokenKey: string;
 
 beforeAll(async () => {
-  [open, strict, limited, uploadLimited, streamCapped, broken] = await Promise.all([
+  [open, strict, limited, uploadLimited, streamCapped, broken, brokenStrict] = await Promise.all([
     // A database of its own: no other file's dispatcher moves these jobs (ETags, 'pending' stay put).
     createTestApp({ ALLOW_UNSIGNED_CALLBACKS: 'true', ADMIN_TOKEN, RATE_LIMIT_PER_MINUTE: '0' }, undefined, { isolatedDatabase: true }),
     createTestApp({ JWT_SECRET, WEBHOOK_SECRET }),
@@ -33,13 +35,16 @@ beforeAll(async () => {
     createTestApp({ UPLOAD_URLS_PER_HOUR: '1' }),
     createTestApp({ SSE_MAX_STREAMS_PER_CLIENT: '1' }),
     createTestApp({ ALLOW_UNSIGNED_CALLBACKS: 'true', ADMIN_TOKEN, RATE_LIMIT_PER_MINUTE: '0' }),
+    createTestApp({ JWT_SECRET }),
   ]);
+  userToken = await sign({ sub: `contract-${unknownId()}`, exp: Math.floor(Date.now() / 1000) + 3600 }, JWT_SECRET, 'HS256');
+  await brokenStrict.database.close();
   brokenJob = await newJob(broken);
   brokenKey = await broken.upload();
   await broken.database.close();
 });
 afterAll(async () => {
-  await Promise.all([open?.close(), strict?.close(), limited?.close(), uploadLimited?.close(), streamCapped?.close(), broken && closeQuietly(broken)]);
+  await Promise.all([open?.close(), strict?.close(), limited?.close(), uploadLimited?.close(), streamCapped?.close(), broken && closeQuietly(broken), brokenStrict && closeQuietly(brokenStrict)]);
 });
 
 const url = (path: string) => `${PUBLIC_BASE}${path}`;
@@ -47,6 +52,9 @@ const bad = invalidRequest('coverage case: deliberately invalid');
 const get = (t: TestApp, path: string, headers: Record<string, string> = {}) => t.fetch(url(path), { headers });
 const postBad = (t: TestApp, path: string, body: string, type = 'application/json') => post(t, path, body, { ...bad, 'content-type': type });
 const admin = { Authorization: `Bearer ${ADMIN_TOKEN}` };
+let userToken = '';
+const user = () => ({ Authorization: `Bearer ${userToken}` });
+const del = (t: TestApp, path: string, headers: Record<string, string> = {}) => t.fetch(url(path), { method: 'DELETE', headers });
 const HUGE_JSON = 1024 * 1024 + 100;
 const HUGE_CALLBACK = 50 * 1024 * 1024 + 100;
 
@@ -199,6 +207,22 @@ const CASES: Case[] = [
     }
   }],
   ['streamJobEvents', 500, () => get(broken, `${status(brokenJob.id)}/events`)],
+
+  ['listMyJobs', 200, () => get(strict, '/api/upload-video/jobs/mine?limit=5&status=pending', user())],
+  ['listMyJobs', 401, () => get(strict, '/api/upload-video/jobs/mine')],
+  ['listMyJobs', 404, () => get(open, '/api/upload-video/jobs/mine')],
+  ['listMyJobs', 422, () => get(strict, '/api/upload-video/jobs/mine?created_before=soon', { ...user(), ...bad })],
+  ['listMyJobs', 500, () => get(brokenStrict, '/api/upload-video/jobs/mine', user())],
+
+  ['deleteJob', 204, async () => del(open, `/api/upload-video/jobs/${(await newJob(open)).id}`)],
+  ['deleteJob', 401, () => del(strict, `/api/upload-video/jobs/${unknownId()}`)],
+  ['deleteJob', 409, async () => {
+    const job = await newJob(open);
+    expect((await post(open, `/api/ml-callback/${job.token}/api/upload-video/result`, callback(job.id, { progress: 20 }))).status).toBe(200);
+    return del(open, `/api/upload-video/jobs/${job.id}`);
+  }],
+  ['deleteJob', 422, () => del(open, `/api/upload-video/jobs/${unknownId()}?cancel=maybe`, bad)],
+  ['deleteJob', 500, () => del(broken, `/api/upload-video/jobs/${brokenJob.id}`)],
 
   ['cancelJob', 200, async () => post(open, cancel((await newJob(open)).id), '')],
   ['cancelJob', 401, () => post(strict, cancel(unknownId()), '')],

@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import fc from 'fast-check';
+import { sign } from 'hono/jwt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jobs } from '../../drizzle/schema.js';
 import type { JsonSchema } from '../../scripts/spec.js';
@@ -220,6 +221,54 @@ describe('valid requests, generated from the v1.1 request schemas, are accepted'
     });
   });
 
+  it('deleteJob: known finished jobs, known pending ones and unknown ids, with or without cancel, answer 204 and leave no job', async () => {
+    await property('deleteJob', fc.record({ which: fc.constantFrom('pending', 'cancelled', 'unknown'), cancel: fc.option(fc.boolean(), { nil: undefined }) }), 15, 7, async ({ which, cancel }) => {
+      const id = which === 'unknown' ? randomUUID() : (await newJob(t)).id;
+      if (which === 'cancelled') await send('POST', `/api/upload-video/cancel/${id}`);
+      const { res } = await send('DELETE', `/api/upload-video/jobs/${id}${cancel === undefined ? '' : `?cancel=${cancel}`}`);
+      expect(res.status).toBe(204);
+      expect((await send('GET', `/api/upload-video/status/${id}`)).res.status).toBe(404);
+    });
+  });
+
+  it('listMyJobs: any status, creation window, limit and cursor the spec allows, with authentication on', async () => {
+    const secret = 'contract-jwt-secret-0123456789';
+    const auth = await createTestApp({ JWT_SECRET: secret, RATE_LIMIT_PER_MINUTE: '0' });
+    try {
+      const token = await sign({ sub: `contract-${randomUUID()}`, exp: Math.floor(Date.now() / 1000) + 600 }, secret, 'HS256');
+      const headers = { Authorization: `Bearer ${token}` };
+      for (let i = 0; i < 3; i += 1) {
+        const fileKey = await auth.upload(undefined, 'clip.mp4', 'video/mp4', token);
+        await auth.fetch(`${PUBLIC_BASE}/api/upload-video/request-process`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ fileKey }) });
+      }
+      const arb = fc.record({
+        status: fc.option(valueOf(paramSchema('listMyJobs', 'status')), { nil: undefined }),
+        limit: fc.option(fc.integer({ min: 1, max: 100 }), { nil: undefined }),
+        after: fc.option(fc.date({ min: new Date('2000-01-01'), max: new Date('2100-01-01'), noInvalidDate: true }), { nil: undefined }),
+        before: fc.option(fc.date({ min: new Date('2000-01-01'), max: new Date('2100-01-01'), noInvalidDate: true }), { nil: undefined }),
+      });
+      await property('listMyJobs', arb, 20, 8, async ({ status, limit, after, before }) => {
+        const q = new URLSearchParams();
+        if (status !== undefined) q.set('status', queryValue(status));
+        if (limit !== undefined) q.set('limit', String(limit));
+        if (after !== undefined) q.set('created_after', after.toISOString());
+        if (before !== undefined) q.set('created_before', before.toISOString());
+        const res = await auth.fetch(`${PUBLIC_BASE}/api/upload-video/jobs/mine?${q}`, { headers });
+        expect(res.status).toBe(200);
+        const page = (await res.json()) as { jobs: Array<{ status: string; created_at: string }>; limit: number; next_cursor: string | null };
+        expect(page.jobs.length).toBeLessThanOrEqual(page.limit);
+        if (status !== undefined) expect(page.jobs.every((j) => j.status === status)).toBe(true);
+        if (after !== undefined) expect(page.jobs.every((j) => Date.parse(j.created_at) >= after.getTime())).toBe(true);
+        if (page.next_cursor !== null) {
+          const next = await auth.fetch(`${PUBLIC_BASE}/api/upload-video/jobs/mine?${q}&cursor=${page.next_cursor}`, { headers });
+          expect(next.status).toBe(200);
+        }
+      });
+    } finally {
+      await auth.close();
+    }
+  });
+
   it('getHealth, getLiveness, getReadiness and getMlServerHealth take no input and answer 200', async () => {
     expect((await send('GET', '/health')).res.status).toBe(200);
     expect((await send('GET', '/livez')).res.status).toBe(200);
@@ -235,7 +284,7 @@ describe('valid requests, generated from the v1.1 request schemas, are accepted'
 
   it('every operation of v1.1 is generated here or, for callbacks, in callbacks.test.ts', () => {
     const multipart = ['createMultipartUpload', 'presignUploadParts', 'listUploadedParts', 'completeMultipartUpload', 'abortMultipartUpload'];
-    const here = [...multipart, 'generateUploadUrl', 'requestProcess', 'getJobStatus', 'getJobVideo', 'cancelJob', 'streamJobEvents', 'listJobs', 'getHealth', 'getLiveness', 'getReadiness', 'getMlServerHealth'];
+    const here = [...multipart, 'generateUploadUrl', 'requestProcess', 'getJobStatus', 'getJobVideo', 'cancelJob', 'streamJobEvents', 'listJobs', 'listMyJobs', 'deleteJob', 'getHealth', 'getLiveness', 'getReadiness', 'getMlServerHealth'];
     const callbacks = ['receiveMlResult', 'receiveLegacyMlResult', 'receiveMlResultWithToken', 'receiveLegacyMlResultWithToken'];
     expect(contractOperations('v1.1').map((o) => o.operationId).sort()).toEqual([...here, ...callbacks].sort());
   });

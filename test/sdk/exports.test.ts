@@ -37,7 +37,8 @@ describe('the SDK entries', () => {
     expect(exportsOf(['index', 'ml-server', 'ml-client', 'react', 'subtitles', 'webhooks'])).toEqual({
       index: [
         'ApiErrorBody', 'ApiErrorCode', 'BackendApi', 'BackendClient', 'BackendClientOptions', 'CancelJobResponse', 'createBackendClient',
-        'EcgApiError', 'FetchLike', 'GenerateUploadUrlResponse', 'JobStatus', 'JobStatusResponse', 'ProcessVideoOptions', 'RequestProcessInput',
+        'EcgApiError', 'FetchLike', 'GenerateUploadUrlResponse', 'JobStatus', 'JobStatusResponse', 'JobSummary', 'ListMyJobsOptions', 'MyJobsPage',
+        'ProcessVideoOptions', 'RequestProcessInput',
         'RequestProcessResponse', 'RetryInfo', 'RetryOptions', 'SdkErrorCode', 'TerminalJobState', 'TerminalJobStatus', 'TokenSource',
         'TranscriptResult', 'UploadOptions', 'UploadProgress', 'UploadSource', 'WaitForJobOptions',
       ].sort(),

@@ -29,6 +29,8 @@ export interface TestApp {
   fetch: (input: Request | string, init?: RequestInit) => Promise<Response>;
   database: ReturnType<typeof createDatabase>;
   dispatcher: ReturnType<typeof createDispatcher>;
+  /** The storage the app uses (the embedded one unless `options.storage`). */
+  storage: Storage;
   /** Calls the ML server's process-video received, in order. */
   mlCalls: Array<{ body: Record<string, unknown> }>;
   /** Uploads bytes through generate-url and the presigned PUT; returns the file key. */
@@ -98,6 +100,7 @@ export async function createTestApp(env: Record<string, string> = {}, mlAnswer?:
     fetch: fetchApp,
     database,
     dispatcher,
+    storage,
     mlCalls,
     async upload(bytes = new Uint8Array(1024).fill(7), filename = 'clip.mp4', contentType = 'video/mp4', token?: string) {
       const { data, response } = await client.POST('/api/upload-video/generate-url', {

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { health } from './commands/health.js';
-import { cancel, status } from './commands/jobs.js';
+import { cancel, jobs, type JobsOptions, remove, status } from './commands/jobs.js';
 import { transcribe, type TranscribeOptions } from './commands/transcribe.js';
 import { type Connection, DEFAULT_BASE_URL, type GlobalOptions,resolveConnection } from './config.js';
 import { ExitCode, exitCodeOf } from './exit.js';
@@ -58,6 +58,24 @@ function program(): Command {
     .description('cancel a pending or processing job')
     .argument('<job-id>', 'the job id transcribe printed')
     .action(run((conn, jobId: string) => cancel(jobId, conn)));
+
+  ecg
+    .command('jobs')
+    .description('list your own jobs, newest first (needs a token)')
+    .option('-s, --status <status>', 'only jobs in this status')
+    .option('--since <time>', 'only jobs created at or after this date or time')
+    .option('--before <time>', 'only jobs created before this date or time')
+    .option('-n, --limit <n>', 'jobs per page (1 to 100)', '20')
+    .option('-a, --all', 'every page, not just the first')
+    .option('--json', 'print the jobs as the backend sent them')
+    .action(run((conn, opts: JobsOptions) => jobs(opts, conn)));
+
+  ecg
+    .command('delete')
+    .description("delete a job, its transcript and its video")
+    .argument('<job-id>', 'the job id')
+    .option('--cancel', 'cancel the job first if the ML server is still working on it')
+    .action(run((conn, jobId: string, opts: { cancel?: boolean }) => remove(jobId, opts, conn)));
 
   ecg
     .command('health')

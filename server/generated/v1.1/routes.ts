@@ -45,7 +45,7 @@ export const TranscriptSegmentSchema = z.strictObject({ "id": z.number().int().m
 export type TranscriptSegment = z.infer<typeof TranscriptSegmentSchema>;
 export const TranscriptResultSchema = z.strictObject({ "text": z.string(), "language": z.string().nullable(), "duration": z.number().nullable(), "metadata": z.strictObject({ "filename": z.string().nullable(), "duration": z.number().nullable(), "language": z.string().nullable(), "model_version": z.string().nullable(), "processing_time": z.number().nullable(), "total_segments": z.number().int().min(0).max(2147483647), "unique_speakers": z.number().int().min(0).max(2147483647) }), "speakers": z.array(z.string()).max(1000000), "segments": z.array(TranscriptSegmentSchema).max(1000000) }).openapi("TranscriptResult");
 export type TranscriptResult = z.infer<typeof TranscriptResultSchema>;
-export const JobStatusResponseSchema = z.object({ "job_id": z.uuid(), "status": JobStatusSchema, "progress": z.number().int().min(0).max(100), "message": z.string().nullable(), "language": z.string(), "result": TranscriptResultSchema.optional(), "error_code": z.string().nullable().optional(), "error_message": z.string().nullable().optional(), "created_at": z.iso.datetime({ offset: true }), "updated_at": z.iso.datetime({ offset: true }) }).openapi("JobStatusResponse");
+export const JobStatusResponseSchema = z.object({ "job_id": z.uuid(), "status": JobStatusSchema, "progress": z.number().int().min(0).max(100), "message": z.string().nullable(), "language": z.string(), "result": TranscriptResultSchema.optional(), "error_code": z.string().nullable().optional(), "error_message": z.string().nullable().optional(), "current_stage": z.string().max(40).optional(), "estimated_time_remaining": z.number().int().min(0).max(2147483647).nullable().optional(), "created_at": z.iso.datetime({ offset: true }), "updated_at": z.iso.datetime({ offset: true }) }).openapi("JobStatusResponse");
 export type JobStatusResponse = z.infer<typeof JobStatusResponseSchema>;
 export const CancelJobResponseSchema = z.object({ "job_id": z.uuid(), "status": z.enum(["cancelled"]), "message": z.string() }).openapi("CancelJobResponse");
 export type CancelJobResponse = z.infer<typeof CancelJobResponseSchema>;
@@ -55,6 +55,8 @@ export const JobSummarySchema = z.object({ "job_id": z.uuid(), "status": JobStat
 export type JobSummary = z.infer<typeof JobSummarySchema>;
 export const JobListPageSchema = z.object({ "jobs": z.array(JobSummarySchema).max(1000000), "total": z.number().int().min(0).max(2147483647).optional(), "limit": z.number().int().min(1).max(2147483647), "offset": z.number().int().min(0).max(2147483647), "next_cursor": z.string().max(200).nullable().optional() }).openapi("JobListPage");
 export type JobListPage = z.infer<typeof JobListPageSchema>;
+export const MyJobsPageSchema = z.object({ "jobs": z.array(JobSummarySchema).max(100), "limit": z.number().int().min(1).max(100), "next_cursor": z.string().max(200).nullable() }).openapi("MyJobsPage");
+export type MyJobsPage = z.infer<typeof MyJobsPageSchema>;
 export const MlServerHealthResponseSchema = z.object({ "status": z.enum(["healthy","unhealthy","connection_failed","timeout"]), "response_time_ms": z.number().nullable(), "http_status": z.number().int().min(0).max(2147483647).nullable() }).openapi("MlServerHealthResponse");
 export type MlServerHealthResponse = z.infer<typeof MlServerHealthResponseSchema>;
 export const HealthCheckSchema = z.object({ "status": z.enum(["up","down"]), "latency_ms": z.number().min(0) }).openapi("HealthCheck");
@@ -147,6 +149,26 @@ export const listJobs = createRoute({
   responses: { 200: { description: "A page of jobs.", content: { "application/json": { schema: JobListPageSchema } } }, 401: { description: "Missing or invalid credentials (`UNAUTHORIZED`).", content: { "application/json": { schema: ErrorSchema } } }, 404: { description: "No such route (`NOT_FOUND`).", content: { "application/json": { schema: ErrorSchema } } }, 422: { description: "A field is missing or invalid (`VALIDATION_ERROR`); `details` lists each problem. `requestProcess` answers `EMPTY_FILE` for a stored file of 0 bytes.", content: { "application/json": { schema: ErrorSchema } } }, 500: { description: "An unexpected failure (`INTERNAL_ERROR`); the body never holds internals.", content: { "application/json": { schema: ErrorSchema } } } },
 });
 
+export const listMyJobs = createRoute({
+  operationId: "listMyJobs",
+  method: "get",
+  path: "/api/upload-video/jobs/mine",
+  tags: ["jobs"],
+  summary: "List the caller's own jobs",
+  request: { query: z.object({ "status": JobStatusSchema.optional(), "created_after": z.iso.datetime({ offset: true }).max(40).optional(), "created_before": z.iso.datetime({ offset: true }).max(40).optional(), "limit": z.preprocess((v) => (v === '' ? Number.NaN : v), z.coerce.number().int().min(1).max(100)).openapi({"type":"integer","minimum":1,"maximum":100,"default":20}).default(20), "cursor": z.string().min(1).max(200).regex(new RegExp("^[A-Za-z0-9_-]+$")).optional() }) },
+  responses: { 200: { description: "A page of the caller's jobs.", content: { "application/json": { schema: MyJobsPageSchema } } }, 401: { description: "Missing or invalid credentials (`UNAUTHORIZED`).", content: { "application/json": { schema: ErrorSchema } } }, 404: { description: "No such route (`NOT_FOUND`).", content: { "application/json": { schema: ErrorSchema } } }, 422: { description: "A field is missing or invalid (`VALIDATION_ERROR`); `details` lists each problem. `requestProcess` answers `EMPTY_FILE` for a stored file of 0 bytes.", content: { "application/json": { schema: ErrorSchema } } }, 500: { description: "An unexpected failure (`INTERNAL_ERROR`); the body never holds internals.", content: { "application/json": { schema: ErrorSchema } } } },
+});
+
+export const deleteJob = createRoute({
+  operationId: "deleteJob",
+  method: "delete",
+  path: "/api/upload-video/jobs/{job_id}",
+  tags: ["jobs"],
+  summary: "Delete a job, its events, its result and its video",
+  request: { params: z.object({ "job_id": z.uuid() }), query: z.object({ "cancel": z.stringbool({ truthy: ['true'], falsy: ['false'], case: 'sensitive' }).openapi({"type":"boolean","default":false}).default(false) }) },
+  responses: { 204: { description: "The job is gone (deleted now, or there was none to delete)." }, 401: { description: "Missing or invalid credentials (`UNAUTHORIZED`).", content: { "application/json": { schema: ErrorSchema } } }, 409: { description: "The request conflicts with the job's state (`JOB_NOT_CANCELLABLE`) or with an earlier request (`CONFLICT`).", content: { "application/json": { schema: ErrorSchema } } }, 422: { description: "A field is missing or invalid (`VALIDATION_ERROR`); `details` lists each problem. `requestProcess` answers `EMPTY_FILE` for a stored file of 0 bytes.", content: { "application/json": { schema: ErrorSchema } } }, 500: { description: "An unexpected failure (`INTERNAL_ERROR`); the body never holds internals.", content: { "application/json": { schema: ErrorSchema } } } },
+});
+
 export const getJobVideo = createRoute({
   operationId: "getJobVideo",
   method: "get",
@@ -154,7 +176,7 @@ export const getJobVideo = createRoute({
   tags: ["jobs"],
   summary: "Get a playable URL of a job's video",
   request: { params: z.object({ "job_id": z.uuid() }) },
-  responses: { 200: { description: "The URL.", content: { "application/json": { schema: JobVideoResponseSchema } } }, 401: { description: "Missing or invalid credentials (`UNAUTHORIZED`).", content: { "application/json": { schema: ErrorSchema } } }, 404: { description: "No job with this id, or not yours (`JOB_NOT_FOUND`).", content: { "application/json": { schema: ErrorSchema } } }, 422: { description: "A field is missing or invalid (`VALIDATION_ERROR`); `details` lists each problem. `requestProcess` answers `EMPTY_FILE` for a stored file of 0 bytes.", content: { "application/json": { schema: ErrorSchema } } }, 500: { description: "An unexpected failure (`INTERNAL_ERROR`); the body never holds internals.", content: { "application/json": { schema: ErrorSchema } } } },
+  responses: { 200: { description: "The URL.", content: { "application/json": { schema: JobVideoResponseSchema } } }, 401: { description: "Missing or invalid credentials (`UNAUTHORIZED`).", content: { "application/json": { schema: ErrorSchema } } }, 404: { description: "No job with this id, or not yours (`JOB_NOT_FOUND`); or its video was deleted by retention (`FILE_NOT_FOUND`).", content: { "application/json": { schema: ErrorSchema } } }, 422: { description: "A field is missing or invalid (`VALIDATION_ERROR`); `details` lists each problem. `requestProcess` answers `EMPTY_FILE` for a stored file of 0 bytes.", content: { "application/json": { schema: ErrorSchema } } }, 500: { description: "An unexpected failure (`INTERNAL_ERROR`); the body never holds internals.", content: { "application/json": { schema: ErrorSchema } } } },
 });
 
 export const getMlServerHealth = createRoute({
@@ -291,6 +313,8 @@ export const operations = [
   { operationId: "streamJobEvents", method: "get", path: "/api/upload-video/status/{job_id}/events", jsonBody: false },
   { operationId: "cancelJob", method: "post", path: "/api/upload-video/cancel/{job_id}", jsonBody: false },
   { operationId: "listJobs", method: "get", path: "/api/upload-video/jobs", jsonBody: false },
+  { operationId: "listMyJobs", method: "get", path: "/api/upload-video/jobs/mine", jsonBody: false },
+  { operationId: "deleteJob", method: "delete", path: "/api/upload-video/jobs/{job_id}", jsonBody: false },
   { operationId: "getJobVideo", method: "get", path: "/api/upload-video/video/{job_id}", jsonBody: false },
   { operationId: "getMlServerHealth", method: "get", path: "/api/upload-video/ml-server/health", jsonBody: false },
   { operationId: "getHealth", method: "get", path: "/health", jsonBody: false },

@@ -78,6 +78,9 @@ export interface paths {
          *     the very response that first says `completed`. Answers carry an `ETag`; send it back in
          *     `If-None-Match` to get an empty `304` while nothing changed.
          *     A live job never answers with an error: the frontend stops polling on any non-2xx answer.
+         *
+         *     Version 1.1: while the job is `pending` or `processing` the answer also carries
+         *     `current_stage` and `estimated_time_remaining`; a finished job's answer has neither.
          */
         get: operations["getJobStatus"];
         put?: never;
@@ -166,6 +169,64 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/upload-video/jobs/mine": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the caller's own jobs
+         * @description The caller's jobs, newest first, without their results (read one with `getJobStatus`).
+         *     Needs authentication to be on (`JWT_SECRET` or `API_TOKENS`) and a valid bearer token; each
+         *     caller sees only the jobs it created. In open mode jobs have no owner, so there is nothing
+         *     that is "yours": the route answers `404 NOT_FOUND`, as if it did not exist (the administrators'
+         *     `listJobs` lists every job).
+         *
+         *     Page with `cursor`: each page carries `next_cursor`, to be sent back as `cursor` (with the same
+         *     filters) for the next, older jobs, and `null` on the last page.
+         */
+        get: operations["listMyJobs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/upload-video/jobs/{job_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete a job, its events, its result and its video
+         * @description Deletes the job, its events and its stored result, and then its uploaded video from storage
+         *     (unless another job still uses the same file). Allowed for the job's owner, and for the
+         *     administrator (`ADMIN_TOKEN` as the bearer token) on any job. In open mode anyone who knows
+         *     the id may, as with `cancelJob`.
+         *
+         *     A job the ML server may be working on (`processing`, or `pending` while being handed to the
+         *     ML server) answers `409 CONFLICT`; with `cancel=true` it is cancelled first (as `cancelJob`
+         *     would) and then deleted. A `pending` job not yet handed out is deleted at once.
+         *
+         *     Idempotent: the answer is `204` whenever no such job is left for the caller, so deleting
+         *     again answers `204` too. For the same reason a job of another user also answers `204` and is
+         *     left alone, so ids of others are not confirmed.
+         */
+        delete: operations["deleteJob"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/upload-video/video/{job_id}": {
         parameters: {
             query?: never;
@@ -178,7 +239,8 @@ export interface paths {
          * @description Version 1.1 and later. A presigned GET URL of the video the job was created from, for its
          *     owner (with authentication on, another user's job answers `404`), in any state: a frontend
          *     plays it beside the transcript. The URL carries its own signature, so a `<video>` element
-         *     can load it without the bearer token; it expires after `expires_in` seconds.
+         *     can load it without the bearer token; it expires after `expires_in` seconds. Once retention
+         *     (`RETENTION_DAYS`) has deleted the video, the job stays but this answers `404 FILE_NOT_FOUND`.
          */
         get: operations["getJobVideo"];
         put?: never;
@@ -835,6 +897,22 @@ export interface components {
             /** @description When failed: the ML server's code (`DOWNLOAD_ERROR`, `PROCESSING_ERROR`, ...) or ours (`PROCESSING_TIMEOUT`, `ML_SERVER_ERROR`, ...). */
             error_code?: string | null;
             error_message?: string | null;
+            /**
+             * @description Version 1.1, only while the job is `pending` or `processing`: a short machine-readable label
+             *     of the stage, from the ML server's message when it names one, else from the progress band:
+             *     `queued`, `downloading`, `initialising`, `extracting_audio`, `detecting_speech`,
+             *     `identifying_speakers`, `transcribing`, `aligning`, `analysing`, `finalising`. More labels
+             *     may be added: show an unknown one as it is.
+             */
+            current_stage?: string;
+            /**
+             * Format: int64
+             * @description Version 1.1, only while the job is `pending` or `processing`: seconds left, estimated at the
+             *     last change of the job from the progress rate so far (the time since the ML server took
+             *     the job, over the progress it reported). `null` when nothing sensible can be said: while
+             *     `pending`, before any progress, or in the first second.
+             */
+            estimated_time_remaining?: number | null;
             /** Format: date-time */
             created_at: string;
             /** Format: date-time */
@@ -899,6 +977,14 @@ export interface components {
              *     a client reading a 1.0 server's answer, which has none, treats it as the last page.
              */
             next_cursor?: string | null;
+        };
+        /** @description A page of the caller's own jobs (version 1.1), newest first. */
+        MyJobsPage: {
+            jobs: components["schemas"]["JobSummary"][];
+            /** Format: int64 */
+            limit: number;
+            /** @description The `cursor` of the next (older) page; `null` on the last page. */
+            next_cursor: string | null;
         };
         MlServerHealthResponse: {
             /** @enum {string} */
@@ -1625,6 +1711,72 @@ export interface operations {
             500: components["responses"]["InternalError"];
         };
     };
+    listMyJobs: {
+        parameters: {
+            query?: {
+                /** @description Only jobs in this status. */
+                status?: components["schemas"]["JobStatus"];
+                /** @description Only jobs created at or after this time (RFC 3339). */
+                created_after?: string;
+                /** @description Only jobs created strictly before this time (RFC 3339). */
+                created_before?: string;
+                /** @description Page size. */
+                limit?: number;
+                /** @description Where the page starts: the `next_cursor` of the page before, as it was given (opaque). Version 1.1. */
+                cursor?: components["parameters"]["JobListCursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of the caller's jobs. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MyJobsPage"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["ValidationError"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    deleteJob: {
+        parameters: {
+            query?: {
+                /** @description Cancel a job the ML server is working on, then delete it (instead of `409`). */
+                cancel?: boolean;
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description The job id returned by `requestProcess`.
+                 * @example 550e8400-e29b-41d4-a716-446655440000
+                 */
+                job_id: components["parameters"]["JobId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The job is gone (deleted now, or there was none to delete). */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["ValidationError"];
+            500: components["responses"]["InternalError"];
+        };
+    };
     getJobVideo: {
         parameters: {
             query?: never;
@@ -1650,7 +1802,15 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthorized"];
-            404: components["responses"]["JobNotFound"];
+            /** @description No job with this id, or not yours (`JOB_NOT_FOUND`); or its video was deleted by retention (`FILE_NOT_FOUND`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             422: components["responses"]["ValidationError"];
             500: components["responses"]["InternalError"];
         };
