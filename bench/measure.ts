@@ -46,8 +46,8 @@ export async function run(ctx: MeasureContext, target: Target, url: string, scri
   return { ...result, cpuMsPerRequest: { target: cpu.targetMs / result.requests, database: cpu.databaseMs / result.requests } };
 }
 
-/** The keys getJobStatus requires (openapi/v1.1/backend.yaml, JobStatusResponse); a processing job has no others. */
-const STATUS_KEYS = ['created_at', 'job_id', 'language', 'message', 'progress', 'status', 'updated_at'];
+/** The keys of getJobStatus's answer for a processing job (openapi/v1.1/backend.yaml, JobStatusResponse): the required ones and the two live ones. */
+const STATUS_KEYS = ['created_at', 'current_stage', 'estimated_time_remaining', 'job_id', 'language', 'message', 'progress', 'status', 'updated_at'];
 
 /** One answer read before the load: the same body shape from every target, or the run is refused. */
 async function checkStatusBody(target: Target, id: string): Promise<void> {

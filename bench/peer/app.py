@@ -1,7 +1,8 @@
 """The peer: the backend's two hot endpoints written the usual FastAPI way, for `npm run bench`.
 
-GET  /api/upload-video/status/{job_id}  the status body of openapi/v1.1/backend.yaml (getJobStatus),
-                                         without ETags.
+GET  /api/upload-video/status/{job_id}  the status body of openapi/v1.1/backend.yaml (getJobStatus, with
+                                         current_stage and estimated_time_remaining while the job is
+                                         live), without ETags.
 POST /api/upload-video/result            a Standard Webhooks signed callback (receiveMlResult): the
                                          signature over the raw body, then under the row lock the
                                          webhook-id, the job update, its event and pg_notify.
@@ -14,7 +15,9 @@ import base64
 import hashlib
 import hmac
 import json
+import math
 import os
+import re
 import time
 from datetime import datetime, timezone
 from typing import Any, Dict, List, Literal, Optional, Union
@@ -56,6 +59,8 @@ class JobStatusResponse(BaseModel):
     result: Optional[Dict[str, Any]]
     error_code: Optional[str]
     error_message: Optional[str]
+    current_stage: Optional[str]
+    estimated_time_remaining: Optional[int]
     created_at: str
     updated_at: str
 
@@ -131,6 +136,37 @@ def error(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse({"error": code, "message": message}, status_code=status)
 
 
+# The live fields of version 1.1 (server/jobs/progress.ts, docs/job-lifecycle.md).
+STAGE_BANDS = [(10, "initialising"), (25, "extracting_audio"), (40, "detecting_speech"), (60, "identifying_speakers"),
+               (75, "transcribing"), (90, "analysing")]
+STAGE_WORDS = [(re.compile(p, re.I), label) for p, label in [
+    (r"download", "downloading"), (r"transcri|whisper", "transcribing"), (r"align", "aligning"),
+    (r"speaker|diari[sz]", "identifying_speakers"), (r"extract|audio", "extracting_audio"),
+    (r"speech|voice activity|\bvad\b", "detecting_speech"), (r"emotion|confidence|analy[sz]", "analysing"),
+    (r"final|saving|upload", "finalising"), (r"initiali[sz]|loading model|starting", "initialising")]]
+
+
+def current_stage(status: str, progress: int, message: Optional[str]) -> str:
+    if status == "pending":
+        return "queued"
+    if message:
+        for words, label in STAGE_WORDS:
+            if words.search(message):
+                return label
+    for up_to, label in STAGE_BANDS:
+        if progress < up_to:
+            return label
+    return "finalising"
+
+
+def seconds_left(progress: int, run_seconds: Optional[float]) -> Optional[int]:
+    if run_seconds is None or run_seconds < 1 or progress <= 0:
+        return None
+    if progress >= 100:
+        return 0
+    return min(2147483647, math.floor(run_seconds * (100 - progress) / progress + 0.5))
+
+
 def iso(at: datetime) -> str:
     return at.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -138,8 +174,8 @@ def iso(at: datetime) -> str:
 @app.get("/api/upload-video/status/{job_id}", response_model=JobStatusResponse, response_model_exclude_unset=True)
 async def get_job_status(job_id: UUID):
     row = await pool.fetchrow(
-        "select id, status, progress, message, language, result, error_code, error_message, created_at, updated_at"
-        " from jobs where id = $1",
+        "select id, status, progress, message, language, result, error_code, error_message, created_at, updated_at,"
+        " dispatched_at from jobs where id = $1",
         job_id,
     )
     if row is None:
@@ -153,6 +189,10 @@ async def get_job_status(job_id: UUID):
         "created_at": iso(row["created_at"]),
         "updated_at": iso(row["updated_at"]),
     }
+    if row["status"] in ("pending", "processing"):
+        body["current_stage"] = current_stage(row["status"], row["progress"], row["message"])
+        run = (row["updated_at"] - (row["dispatched_at"] or row["created_at"])).total_seconds() if row["status"] == "processing" else None
+        body["estimated_time_remaining"] = seconds_left(row["progress"], run)
     if row["status"] == "completed" and row["result"] is not None:
         body["result"] = json.loads(row["result"])
     if row["status"] == "failed":
