@@ -142,48 +142,66 @@ export function createHotPaths(ctx: RouteContext): HotPaths {
 
   function readBody(req: IncomingMessage): Promise<Buffer> {
     return new Promise((resolve, reject) => {
-      const chunks: Buffer[] = [];
+      let chunks: Buffer[] = [];
       let size = 0;
-      req.on('data', (chunk: Buffer) => {
+      const onData = (chunk: Buffer) => {
         chunks.push(chunk);
         size += chunk.length;
+      };
+      req.on('data', onData);
+      req.once('end', () => {
+        req.off('data', onData);
+        const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+        // The listeners live as long as the request: they must not keep the pieces too.
+        chunks = [];
+        resolve(body);
       });
-      req.once('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
       req.once('error', reject);
     });
+  }
+
+  /**
+   * The callback in `raw`, when its signature holds and it parses and validates as the route's
+   * validator would have it; synchronous, so the raw bytes, their text and the parsed copy are not
+   * kept alive across the database round trip (a 60-minute result is megabytes of each).
+   */
+  function decodeCallback(raw: Buffer, h: IncomingMessage['headers']): v11.MlCallback | undefined {
+    const text = raw.toString('utf8');
+    if (!verify!(text, h['webhook-id'] as string, h['webhook-timestamp'] as string, h['webhook-signature'] as string)) return undefined;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      return undefined;
+    }
+    const body = callbackSchema.safeParse(parsed);
+    return body.success ? body.data : undefined;
   }
 
   async function callback(req: IncomingMessage, res: ServerResponse, next: NodeListener) {
     const started = performance.now();
     const requestId = requestIdOf(req);
-    let raw: Buffer;
+    let raw: Buffer | undefined;
     try {
       raw = await readBody(req);
     } catch {
       return; // the client went away
     }
-    const handBack = () => {
+    const data = decodeCallback(raw, req.headers);
+    if (data === undefined) {
       (req as IncomingMessage & { rawBody?: Buffer }).rawBody = raw;
       next(req, res);
-    };
-    const text = raw.toString('utf8');
-    const id = req.headers['webhook-id'] as string;
-    if (!verify!(text, id, req.headers['webhook-timestamp'] as string, req.headers['webhook-signature'] as string)) return handBack();
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      return handBack();
+      return;
     }
-    const body = callbackSchema.safeParse(parsed);
-    if (!body.success) return handBack();
+    raw = undefined;
+    const id = req.headers['webhook-id'] as string;
     const via: CallbackAuth = 'signature';
     let status: number;
     let answer: unknown;
     let headers: string[] = [];
     let ack: string | undefined;
     try {
-      const received = await receive(body.data, { via, webhookId: id, requestId });
+      const received = await receive(data, { via, webhookId: id, requestId });
       status = 200;
       answer = received;
       ack = received.status;
