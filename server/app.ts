@@ -49,7 +49,7 @@ export function createApp(deps: AppDeps) {
   const metrics = deps.metrics ?? createMetrics(scrapeSources(deps.database, config.databasePoolSize));
   const ctx: RouteContext = {
     deps,
-    jobs: createJobStore(deps.database.db, deps.events.versions),
+    jobs: createJobStore(deps.database.db, deps.events.versions, { onNotifyError: (err) => deps.logger.warn('job notification not sent', { error: String(err) }) }),
     limiter: createRateLimiter(deps.database.db, config.rateLimitPerMinute),
     clientKey: createClientKey(config.ops.trustedProxies),
     metrics,
