@@ -26,7 +26,7 @@ export interface BenchResults {
   explain: Explained[];
   backend: TargetResults & { mlServerRequests?: number };
   peerResults?: TargetResults;
-  floors: { pkRead?: WrkResult | undefined; static?: WrkResult | undefined; write?: ProgressResult | undefined };
+  floors: { pkRead?: WrkResult | undefined; static?: WrkResult | undefined; write?: ProgressResult | undefined; writeNotify?: ProgressResult | undefined };
   /** Targets that could not be measured, with why. */
   failures: string[];
   /** Distinct stored results and raw results over the jobs completed by the completion posts of every target. */
@@ -81,6 +81,7 @@ export function printReport(r: BenchResults): void {
   console.log(row('progress cb', 'backend', b.progress));
   console.log(row('', 'peer (FastAPI)', p?.progress, peerNote));
   console.log(row('', 'write floor', f.write));
+  console.log(row('', 'notifying floor', f.writeNotify));
   console.log(row('request-proc', 'backend', b.requestProcess, '(not run)'));
   console.log(row('', 'peer (FastAPI)', undefined, '(none: the peer has no upload flow; for the capacity model only)'));
   const c = b.completion;
@@ -104,7 +105,7 @@ export function printReport(r: BenchResults): void {
   console.log('Ratios (throughput: above 1 means the backend does more)');
   console.log(`  status 200   backend/peer ${ratio(b.status200?.rps, p?.status200?.rps)}   backend/PK-floor ${ratio(b.status200?.rps, f.pkRead?.rps)}`);
   console.log(`  status 304   backend/static-floor ${ratio(b.status304?.rps, f.static?.rps)}   (peer: none)`);
-  console.log(`  progress cb  backend/peer ${ratio(b.progress?.rps, p?.progress?.rps)}   backend/write-floor ${ratio(b.progress?.rps, f.write?.rps)}`);
+  console.log(`  progress cb  backend/peer ${ratio(b.progress?.rps, p?.progress?.rps)}   backend/write-floor ${ratio(b.progress?.rps, f.write?.rps)}   backend/notifying-floor ${ratio(b.progress?.rps, f.writeNotify?.rps)}   peer/notifying-floor ${ratio(p?.progress?.rps, f.writeNotify?.rps)}`);
   console.log(`  completion   backend/peer time ${ratio(c?.medianMs, p?.completion?.medianMs)} (median), ${ratio(c?.maxMs, p?.completion?.maxMs)} (max)   backend memory growth/payload ${
     c ? `${num((c.memory.growthKiB * 1024) / c.bodyBytes, 1)}x` : 'n/a'}   peer ${p?.completion ? `${num((p.completion.memory.growthKiB * 1024) / p.completion.bodyBytes, 1)}x` : 'n/a'}`);
   const cpuRatio = (a: WrkResult | undefined, b: WrkResult | undefined) => ratio(a?.cpuMsPerRequest?.target, b?.cpuMsPerRequest?.target);
@@ -114,7 +115,7 @@ export function printReport(r: BenchResults): void {
   const runs: Array<[string, WrkResult | undefined]> = [
     ['backend status 200', b.status200], ['backend status 304', b.status304], ['backend progress', b.progress], ['backend request-process', b.requestProcess],
     ['peer status 200', p?.status200], ['peer progress', p?.progress],
-    ['PK-read floor', f.pkRead], ['static floor', f.static], ['write floor', f.write],
+    ['PK-read floor', f.pkRead], ['static floor', f.static], ['write floor', f.write], ['notifying write floor', f.writeNotify],
   ];
   if (r.emptyTable) {
     const e = r.emptyTable;

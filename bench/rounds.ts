@@ -70,6 +70,8 @@ export async function measureRound(ctx: RoundContext): Promise<Round> {
   round.floors.static = await withTarget('static floor', () => startFloor(ctx.tctx, 'static'), (t) => statusPoll304(mctx, t));
   step('write floor: progress callbacks');
   round.floors.write = await withTarget('write floor', () => startFloor(ctx.tctx, 'write'), (t) => progressCallbacks(mctx, t));
+  step('notifying write floor: progress callbacks');
+  round.floors.writeNotify = await withTarget('notifying write floor', () => startFloor(ctx.tctx, 'write-notify'), (t) => progressCallbacks(mctx, t));
   return round;
 }
 
@@ -122,6 +124,7 @@ export function combineRounds(rounds: Round[]): Round {
       pkRead: medianRun(rounds.map((r) => r.floors.pkRead)),
       static: medianRun(rounds.map((r) => r.floors.static)),
       write: medianRun(rounds.map((r) => r.floors.write)),
+      writeNotify: medianRun(rounds.map((r) => r.floors.writeNotify)),
     },
   };
 }

@@ -75,7 +75,7 @@ export async function startPeer(ctx: TargetContext, workers: number): Promise<Ta
   return { ...p, baseUrl };
 }
 
-export type Floor = 'pk-read' | 'static' | 'write';
+export type Floor = 'pk-read' | 'static' | 'write' | 'write-notify';
 
 export async function startFloor(ctx: TargetContext, floor: Floor): Promise<Target> {
   const port = await freePort();

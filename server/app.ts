@@ -8,13 +8,13 @@ import { cors } from 'hono/cors';
 import { HTTPException } from 'hono/http-exception';
 import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
-import { type AppDeps, type AppEnv, BODY_LIMITS, errorResponse, loggablePath, type RouteContext, validationError } from './context.js';
-import { ApiError, type ErrorBody, loggableError } from './errors.js';
+import { type AppDeps, type AppEnv, BODY_LIMITS, corsOptions, errorAnswer, errorResponse, loggablePath, type RouteContext, SECURE_HEADERS, validationError } from './context.js';
+import { ApiError } from './errors.js';
 import * as v11 from './generated/v1.1/routes.js';
 import { createClientKey } from './http/client-key.js';
-import { databaseUnavailable } from './http/db-unavailable.js';
 import { registerDocs } from './http/docs.js';
 import { docsCsp } from './http/docs-csp.js';
+import { createHotPaths } from './http/hot-paths.js';
 import { createMetrics } from './http/metrics.js';
 import { metricsMiddleware, registerMetricsRoute } from './http/metrics-http.js';
 import { preauthSigned, preauthToken } from './http/preauth.js';
@@ -49,7 +49,7 @@ export function createApp(deps: AppDeps) {
   const metrics = deps.metrics ?? createMetrics(scrapeSources(deps.database, config.databasePoolSize));
   const ctx: RouteContext = {
     deps,
-    jobs: createJobStore(deps.database.db, deps.events.versions),
+    jobs: createJobStore(deps.database.db, deps.events.versions, { onNotifyError: (err) => deps.logger.warn('job notification not sent', { error: String(err) }) }),
     limiter: createRateLimiter(deps.database.db, config.rateLimitPerMinute),
     clientKey: createClientKey(config.ops.trustedProxies),
     metrics,
@@ -62,7 +62,7 @@ export function createApp(deps: AppDeps) {
   app.use(metricsMiddleware(metrics));
   // nosniff and friends on every answer (docs/security.md). Not Cross-Origin-Resource-Policy: the
   // frontend plays stored videos from another origin. Not HSTS: TLS is the proxy's to declare.
-  app.use(secureHeaders({ crossOriginResourcePolicy: false, strictTransportSecurity: false, xFrameOptions: 'DENY' }));
+  app.use(secureHeaders(SECURE_HEADERS));
   app.use(async (c, next) => {
     const started = performance.now();
     await next();
@@ -75,15 +75,7 @@ export function createApp(deps: AppDeps) {
       ms: Math.round((performance.now() - started) * 10) / 10,
     });
   });
-  app.use(
-    cors({
-      origin: config.corsOrigins.length > 0 ? config.corsOrigins : '*',
-      allowMethods: ['GET', 'HEAD', 'PUT', 'POST', 'DELETE', 'OPTIONS'],
-      allowHeaders: ['Content-Type', 'Authorization', 'Idempotency-Key', 'If-None-Match', 'Range', 'X-Request-Id'],
-      exposeHeaders: ['ETag', 'Retry-After', 'X-Request-Id', 'Content-Range'],
-      maxAge: 600,
-    }),
-  );
+  app.use(cors(corsOptions(config)));
 
   // JSON bodies: the right content type and a size cap before anything parses them. A callback is
   // first checked for what can be authenticated without its body (server/http/preauth.ts).
@@ -134,22 +126,16 @@ export function createApp(deps: AppDeps) {
     throw new ApiError('NOT_FOUND', 'No such route.');
   });
   app.onError((err, c) => {
-    if (err instanceof ApiError) return errorResponse(c, err);
     if (err instanceof HTTPException) {
       // Hono's validators throw 400 for a body that is not JSON.
       if (err.status === 400) return errorResponse(c, new ApiError('INVALID_JSON', 'The request body is not valid JSON.'));
       if (err.status === 413) return errorResponse(c, new ApiError('PAYLOAD_TOO_LARGE', 'The request body is too large.'));
     }
-    const away = databaseUnavailable(err);
-    if (away) {
-      deps.logger.warn('database unavailable', { request_id: c.get('requestId'), path: loggablePath(c.req.path), error: loggableError(err) });
-      return errorResponse(c, away);
-    }
-    deps.logger.error('unhandled error', { request_id: c.get('requestId'), path: loggablePath(c.req.path), error: loggableError(err) });
-    const body: ErrorBody = { error: 'INTERNAL_ERROR', message: 'Something went wrong on our side.' };
-    return c.json(body, 500);
+    const answer = errorAnswer(err, deps.logger, c.get('requestId'), c.req.path);
+    for (const [k, v] of Object.entries(answer.headers)) c.header(k, v);
+    return c.json(answer.body, answer.status);
   });
 
-  return app;
+  // The status poll and the signed callback, answered without Hono's layers (server/http/hot-paths.ts).
+  return Object.assign(app, { hotPaths: createHotPaths(ctx) });
 }
-

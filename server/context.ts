@@ -4,11 +4,13 @@
  * imports the routes and this module; the routes import only this module, never `app.ts`.
  */
 import type { Context, Hono } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { MlServerClient } from '@ecg/sdk/ml-client';
 import type { Config } from './config.js';
 import type { DatabaseHandle } from './db/client.js';
-import { ApiError } from './errors.js';
+import { ApiError, type ErrorBody, loggableError } from './errors.js';
 import type { ClientKeyFn } from './http/client-key.js';
+import { databaseUnavailable } from './http/db-unavailable.js';
 import type { Metrics } from './http/metrics.js';
 import type { ProbeState } from './http/probes.js';
 import type { RateLimiter } from './http/rate-limit.js';
@@ -79,3 +81,32 @@ export function validationError(issues: ReadonlyArray<Issue>): ApiError {
   const summary = details.slice(0, 3).map((d) => `${d.path}: ${d.message}`).join('; ');
   return new ApiError('VALIDATION_ERROR', `The request is invalid: ${summary}.`, { details });
 }
+
+/** Security headers on every answer (docs/security.md). */
+export const SECURE_HEADERS = { crossOriginResourcePolicy: false, strictTransportSecurity: false, xFrameOptions: 'DENY' } as const;
+
+export function corsOptions(config: Pick<AppDeps['config'], 'corsOrigins'>) {
+  return {
+    origin: config.corsOrigins.length > 0 ? config.corsOrigins : '*',
+    allowMethods: ['GET', 'HEAD', 'PUT', 'POST', 'DELETE', 'OPTIONS'],
+    allowHeaders: ['Content-Type', 'Authorization', 'Idempotency-Key', 'If-None-Match', 'Range', 'X-Request-Id'],
+    exposeHeaders: ['ETag', 'Retry-After', 'X-Request-Id', 'Content-Range'],
+    maxAge: 600,
+  };
+}
+
+/**
+ * What an error thrown below a route is answered with: its envelope, a 503 while the database is away,
+ * or a 500 that says nothing of internals (and is logged with what may be logged).
+ */
+export function errorAnswer(err: unknown, logger: Logger, requestId: string, path: string): { status: ContentfulStatusCode; body: ErrorBody; headers: Record<string, string> } {
+  if (err instanceof ApiError) return { status: err.status, body: err.toBody(), headers: err.headers };
+  const away = databaseUnavailable(err);
+  if (away) {
+    logger.warn('database unavailable', { request_id: requestId, path: loggablePath(path), error: loggableError(err) });
+    return { status: away.status, body: away.toBody(), headers: away.headers };
+  }
+  logger.error('unhandled error', { request_id: requestId, path: loggablePath(path), error: loggableError(err) });
+  return { status: 500, body: { error: 'INTERNAL_ERROR', message: 'Something went wrong on our side.' }, headers: {} };
+}
+

@@ -67,7 +67,7 @@ if (!process.env.FASTAPI_BASE_URL && config.ml.baseUrl && !/^https?:\/\/(localho
 // The start-up line is written whatever LOG_LEVEL says (but silent): it is how people and scripts know the service is up.
 const startupLogger = createLogger(config.logLevel === 'silent' ? 'silent' : 'info');
 const server: ServerType = serveWithLimits(
-  { fetch: service.app.fetch, port: config.port, hostname: config.host, limits: config.http },
+  { fetch: service.app.fetch, hotPaths: service.app.hotPaths, port: config.port, hostname: config.host, limits: config.http },
   (info) => {
     const url = `http://${info.address === '0.0.0.0' || info.address === '::' ? 'localhost' : info.address}:${info.port}`;
     startupLogger.info(`ECG backend listening on ${url}`, {

@@ -4,10 +4,11 @@
  * that idles, more connections than the process should hold. The values come from `Config.http`
  * and are listed in docs/limits.md.
  */
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import type { Config } from './config.js';
+import type { HotPaths, NodeListener } from './http/hot-paths.js';
 
 export type HttpLimits = Config['http'];
 
@@ -71,12 +72,29 @@ export function httpServerOptions(limits: HttpLimits) {
  * const server = serveWithLimits({ fetch: app.fetch, port: 8000, hostname: '0.0.0.0', limits: config.http }, (info) => log(info));
  */
 export function serveWithLimits(
-  opts: { fetch: (req: Request, env: unknown) => Response | Promise<Response>; port: number; hostname: string; limits: HttpLimits },
+  opts: {
+    fetch: (req: Request, env: unknown) => Response | Promise<Response>;
+    port: number;
+    hostname: string;
+    limits: HttpLimits;
+    /** Answers the hottest requests before Hono sees them (server/http/hot-paths.ts). */
+    hotPaths?: HotPaths | undefined;
+  },
   onListening: (info: AddressInfo) => void,
   /** A failure to listen (EADDRINUSE, EACCES, ...); without it, Node would throw it as an uncaught exception. */
   onListenError?: (err: NodeJS.ErrnoException) => void,
 ): ServerType {
-  const server = serve({ fetch: opts.fetch, port: opts.port, hostname: opts.hostname, serverOptions: httpServerOptions(opts.limits) }, onListening);
+  const hot = opts.hotPaths;
+  const server = serve(
+    {
+      fetch: opts.fetch,
+      port: opts.port,
+      hostname: opts.hostname,
+      serverOptions: httpServerOptions(opts.limits),
+      ...(hot ? { createServer: ((options: ServerOptions, hono: NodeListener) => createServer(options, (req, res) => hot.handle(req, res, hono))) as typeof createServer } : {}),
+    },
+    onListening,
+  );
   if (onListenError) {
     const failed = (err: NodeJS.ErrnoException) => onListenError(err);
     server.once('error', failed);

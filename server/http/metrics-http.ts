@@ -19,7 +19,7 @@ export function routeTemplate(c: Context): string {
   return !path || path === '*' || path === '/*' ? 'unmatched' : path;
 }
 
-function callbackOutcome(status: number, ack: string | undefined): string {
+export function callbackOutcome(status: number, ack: string | undefined): string {
   if (status === 200) return ack === 'ignored' ? 'ignored' : 'accepted';
   if (status === 401 || status === 403) return 'unauthorized';
   if (status === 404) return 'not_found';

@@ -47,7 +47,7 @@ function every(ms: number) {
 
 export function createDispatcher(deps: DispatcherDeps) {
   const { config, logger } = deps;
-  const jobs = createJobStore(deps.db);
+  const jobs = createJobStore(deps.db, undefined, { onNotifyError: (err) => logger.warn('job notification not sent', { error: String(err) }) });
   const leaseMs = config.ml.timeoutMs + 60_000;
   let timer: NodeJS.Timeout | undefined;
   let running = false;

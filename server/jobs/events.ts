@@ -1,6 +1,7 @@
 /**
- * Job change notifications across processes: every write to a job runs
- * `pg_notify('job_changed', '<id>:<version>')` in its statement (server/jobs/store.ts); one LISTEN
+ * Job change notifications across processes: every visible write to a job is followed, right after
+ * its commit, by `pg_notify('job_changed', '<id>:<version>')` (server/jobs/store.ts,
+ * server/jobs/notifier.ts); one LISTEN
  * connection per process fans them out to local subscribers (the Server-Sent Events streams) and keeps
  * the process's cache of job versions, which answers the status poll's `If-None-Match` without a
  * database round trip.
@@ -10,12 +11,24 @@
  * notifications are lost, so every reconnect (postgres.js calls `onlisten` on each) drops the whole
  * cache and the reads that were in flight may not fill it. A client is therefore answered 304 only
  * for a version it already holds, never sent back to an older one; a miss reads the database.
+ *
+ * The notification is sent after the commit, not in it, so a process that dies between the two
+ * leaves the others unaware of that version. An entry is therefore trusted for VERSION_TRUST_MS
+ * after a read or a newer version last confirmed it; past that, `get` knows nothing and the next
+ * poll reads the database once. Notifications of one job can also arrive out of order (different
+ * batches, different processes): the cache keeps the highest version it heard of.
  */
 import type { Sql } from '../db/client.js';
-import { JOB_CHANNEL } from './store.js';
+import { JOB_CHANNEL } from './notifier.js';
 
 /** Entries kept; the oldest is forgotten first (a forgotten entry costs one read). */
 const VERSIONS_MAX = 100_000;
+/**
+ * How long an entry answers without a database read: how late a poll may learn of a change whose
+ * notification was lost (its writer died between commit and notify). Above the clients' 2-second
+ * poll, so an unchanged job costs about one read every few polls, not one per poll.
+ */
+export const VERSION_TRUST_MS = 5_000;
 
 export interface KnownVersion {
   version: number;
@@ -46,19 +59,22 @@ export interface JobEvents {
   close(): Promise<void>;
 }
 
-export function createJobVersions(): JobVersions & { reset(): void } {
-  /** id -> newest version known; owner undefined until a read has told it. */
-  const entries = new Map<string, { version: number; owner: string | null | undefined }>();
+export function createJobVersions(now: () => number = Date.now): JobVersions & { reset(): void } {
+  /** id -> newest version known, when a read or a raise last confirmed it; owner undefined until a read has told it. */
+  const entries = new Map<string, { version: number; owner: string | null | undefined; at: number }>();
   /** Bumped by every reconnect and every eviction: reads begun before it must not fill. */
   let generation = 0;
-  const put = (id: string, version: number, owner: string | null | undefined) => {
+  /** `read`: the database said so just now (so even an equal version is confirmed). */
+  const put = (id: string, version: number, owner: string | null | undefined, read: boolean) => {
     const known = entries.get(id);
     if (known) {
+      // A lower version (a late notification) neither lowers nor confirms the entry.
+      if (version > known.version || (read && version === known.version)) known.at = now();
       if (version > known.version) known.version = version;
       if (owner !== undefined) known.owner = owner;
       return;
     }
-    entries.set(id, { version, owner });
+    entries.set(id, { version, owner, at: now() });
     if (entries.size > VERSIONS_MAX) {
       entries.delete(entries.keys().next().value!);
       // The forgotten entry may be one a read in flight would now fill too low.
@@ -68,14 +84,15 @@ export function createJobVersions(): JobVersions & { reset(): void } {
   return {
     get(id) {
       const known = entries.get(id);
-      return known && known.owner !== undefined ? { version: known.version, owner: known.owner } : undefined;
+      if (!known || known.owner === undefined || now() - known.at > VERSION_TRUST_MS) return undefined;
+      return { version: known.version, owner: known.owner };
     },
     begin: () => generation,
     fill(id, seen, began) {
-      if (began === generation) put(id, seen.version, seen.owner);
+      if (began === generation) put(id, seen.version, seen.owner, true);
     },
     wrote(id, version) {
-      put(id, version, undefined);
+      put(id, version, undefined, false);
     },
     reset() {
       generation += 1;

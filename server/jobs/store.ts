@@ -1,8 +1,10 @@
 /**
  * The one module that writes jobs (docs/job-lifecycle.md). The lifecycle (server/jobs/lifecycle.ts)
- * decides what an input does to a snapshot of the job; this module stores the decision: the row, its
- * `job_events` row and `pg_notify('job_changed', '<id>:<version>')`, always as ONE statement, so open
- * event streams and status caches on every backend process see each change at once.
+ * decides what an input does to a snapshot of the job; this module stores the decision: the row and its
+ * `job_events` row, always as ONE statement, durable before it is answered. Right after the commit,
+ * the process's notifier (server/jobs/notifier.ts) sends `pg_notify('job_changed', '<id>:<version>')`
+ * outside the write, so open event streams and status caches on every backend process see the change;
+ * a transition resolves only once its notification has been sent.
  *
  * A transition is optimistic first: decide on the last snapshot this process saw of the job (or one
  * read without a lock), then write with a WHERE that holds only if the row is still that snapshot
@@ -16,11 +18,12 @@
 import type { JobRow } from '../../drizzle/schema.js';
 import type { Database, Sql } from '../db/client.js';
 import type { JobStatus, MlCallback } from '../generated/v1.1/routes.js';
-import { created, type DbTime, decide, type Decision, type JobEvent, type JobInput, type JobPatch, type JobSnapshot,TERMINAL } from './lifecycle.js';
+import { created, type DbTime, decide, type Decision, type JobEvent, type JobInput, type JobPatch, type JobSnapshot, TERMINAL } from './lifecycle.js';
+import { JOB_CHANNEL, notifierFor } from './notifier.js';
 import { createJobReads } from './reads.js';
 import { storableJson } from './text.js';
 
-export const JOB_CHANNEL = 'job_changed';
+export { JOB_CHANNEL };
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** "ECG" + 2 (migrations use + 1): the advisory lock that serialises claims across processes (docs/dispatch.md). */
 const DISPATCH_LOCK = 0x4543_4702;
@@ -97,7 +100,7 @@ const writable = (d: Decision): d is Writable => d.outcome === 'apply' || (d.out
 
 /**
  * The one statement that stores a decision: the `webhook-id` (when given; nothing else happens for a
- * replayed one), the row, its event and the notification. With `guard`, it applies only to a row that
+ * replayed one), the row and its event. With `guard`, it applies only to a row that
  * is still that snapshot; without, the caller holds the row lock.
  */
 function statementFor(id: string, d: Writable, opts: { guard?: Known | undefined; webhookId?: string | undefined }): Statement & { text: string } {
@@ -122,7 +125,6 @@ function statementFor(id: string, d: Writable, opts: { guard?: Known | undefined
     // A claim is invisible to clients: version and updated_at stay (docs/job-lifecycle.md).
     if (d.visible) sets.push('version = version + 1', 'updated_at = now()');
     ctes.push(`changed as (update jobs set ${sets.join(', ')} where ${where} returning ${SNAPSHOT})`);
-    if (d.visible) ctes.push(`note as (select pg_notify('${JOB_CHANNEL}', id::text || ':' || version) from changed)`);
     source = 'changed';
   } else {
     // An ignored input changes nothing; its event is recorded only against the snapshot it was decided on.
@@ -135,11 +137,8 @@ function statementFor(id: string, d: Writable, opts: { guard?: Known | undefined
       select id, ${s.value(e.kind, 'text')}, ${s.value(e.from, 'text')}, ${s.value(e.to, 'text')}, ${s.value(e.progress, 'int')}, ${s.value(e.auth, 'text')}, ${s.set('json', e.detail)} from ${source})`);
   }
   if (d.outcome === 'apply' && d.patch.status && TERMINAL.has(d.patch.status)) ctes.push(outboxFor(s, d.patch));
-  const counted = [
-    opts.webhookId !== undefined ? '(select count(*) from fresh)::int as fresh' : '1 as fresh',
-    ctes.some((c) => c.startsWith('note ')) ? '(select count(*) from note)::int as notes' : '0 as notes',
-  ];
-  const text = `with ${ctes.join(',\n')}\nselect ${counted.join(', ')}, c.* from (values (1)) as one(x) left join changed c on true`;
+  const fresh = opts.webhookId !== undefined ? '(select count(*) from fresh)::int as fresh' : '1 as fresh';
+  const text = `with ${ctes.join(',\n')}\nselect ${fresh}, c.* from (values (1)) as one(x) left join changed c on true`;
   return Object.assign(s, { text });
 }
 
@@ -163,7 +162,7 @@ function outboxFor(s: Statement, patch: JobPatch): string {
 /** What a stored statement said: whether the webhook-id was new, and the job after it (absent: the guard failed). */
 async function run(db: Runner, st: Statement & { text: string }): Promise<{ fresh: boolean; after: Known | undefined }> {
   const [row] = await db.unsafe<Row[]>(st.text, st.params as never[], { prepare: true });
-  const { fresh, notes: _notes, ...job } = row ?? {};
+  const { fresh, ...job } = row ?? {};
   return { fresh: fresh === 1, after: job.id ? (job as unknown as Known) : undefined };
 }
 
@@ -172,10 +171,15 @@ export interface WriteListener {
   wrote(id: string, version: number): void;
 }
 
-export function createJobStore(db: Database, listener?: WriteListener) {
+export function createJobStore(db: Database, listener?: WriteListener, opts: { onNotifyError?: (err: unknown) => void } = {}) {
   // Optional only for apps built without a database, to read their routes (test/contract/app-document.test.ts).
   const sql = db?.$client;
   const reads = createJobReads(sql);
+  // One per database client, shared by the stores of a process; sends after the commit (module comment).
+  const notifier = sql ? notifierFor(sql, opts.onNotifyError) : { send: async () => {} };
+  /** The notification a stored decision owes, once its transaction has committed. */
+  const announce = (d: Decision, after: Known | undefined): Promise<void> =>
+    after && d.outcome === 'apply' && d.visible ? notifier.send([{ id: after.id, version: after.version }]) : Promise.resolve();
   const snapshots = new Map<string, Known>();
   const remember = (job: Known | undefined) => {
     if (!job) return;
@@ -191,17 +195,21 @@ export function createJobStore(db: Database, listener?: WriteListener) {
   };
 
   /** Decides and stores one input under the row lock; `claimed`: this delivery's webhook-id is already ours. */
-  function locked(id: string, input: JobInput, webhookId: string | undefined): Promise<Transition> {
-    return sql.begin<Transition>(async (tx) => {
+  async function locked(id: string, input: JobInput, webhookId: string | undefined): Promise<Transition> {
+    let stored: Known | undefined;
+    const t = await sql.begin<Transition>(async (tx) => {
       const job = await snapshotOf(tx, id, true);
       if (!job) return NONE;
       const decision = decide(job, input);
       if (!writable(decision)) return { job, decision };
       const { fresh, after } = await run(tx, statementFor(id, decision, { webhookId }));
       if (!fresh) return { job, decision: { outcome: 'ignore', reason: 'duplicate webhook-id', event: null } };
+      stored = after;
       remember(after ?? job);
       return { job, decision };
     });
+    if (t.decision) await announce(t.decision, stored);
+    return t;
   }
 
   /** The optimistic path first (see the module comment), the locked path when the row moved. */
@@ -217,6 +225,7 @@ export function createJobStore(db: Database, listener?: WriteListener) {
     if (!fresh) return { job, decision: { outcome: 'ignore', reason: 'duplicate webhook-id', event: null } };
     if (after) {
       remember(after);
+      await announce(decision, after);
       return { job, decision };
     }
     snapshots.delete(id);
@@ -228,7 +237,7 @@ export function createJobStore(db: Database, listener?: WriteListener) {
     ...reads,
 
     /**
-     * Stores a pending job, its `created` event and its notification in one statement. With an
+     * Stores a pending job and its `created` event in one statement, then notifies. With an
      * idempotency key the same owner already used, returns the earlier job instead.
      */
     async create(input: NewJob): Promise<{ id: string; status: JobStatus; requestHash: string | null; created: boolean }> {
@@ -242,12 +251,12 @@ export function createJobStore(db: Database, listener?: WriteListener) {
             ${s.value(job.requestHash, 'text')}, ${s.value(job.callbackToken, 'text')}, ${s.time(patch.nextDispatchAt)}, ${s.value(job.webhookUrl ?? null, 'text')})
           on conflict do nothing returning id, status, version),
         event as (insert into job_events (job_id, kind, from_status, to_status, progress, auth)
-          select id, ${s.value(event.kind, 'text')}, null, ${s.value(event.to, 'text')}, ${s.value(event.progress, 'int')}, ${s.value(event.auth, 'text')} from made),
-        note as (select pg_notify('${JOB_CHANNEL}', id::text || ':' || version) from made)
-        select id, status, (select count(*) from note)::int as notes from made`;
+          select id, ${s.value(event.kind, 'text')}, null, ${s.value(event.to, 'text')}, ${s.value(event.progress, 'int')}, ${s.value(event.auth, 'text')} from made)
+        select id, status, version from made`;
       const [row] = await sql.unsafe<Row[]>(text, s.params as never[], { prepare: true });
       if (row) {
-        listener?.wrote(row.id as string, 0);
+        listener?.wrote(row.id as string, row.version as number);
+        await notifier.send([{ id: row.id as string, version: row.version as number }]);
         return { id: row.id as string, status: row.status as JobStatus, requestHash: job.requestHash, created: true };
       }
       if (job.idempotencyKey === null) throw new Error('job insert conflicted without an idempotency key');
@@ -351,7 +360,8 @@ export function createJobStore(db: Database, listener?: WriteListener) {
      * already failed no longer matches, so no job times out twice. Returns how many did.
      */
     async timeOutStalled(opts: { silenceMs: number; capMs: number }): Promise<number> {
-      return sql.begin<number>(async (tx) => {
+      const changes: Known[] = [];
+      const n = await sql.begin<number>(async (tx) => {
         const stalled = await tx.unsafe<Row[]>(
           `select ${SNAPSHOT}, coalesce(dispatched_at, created_at) < now() - $2::int * interval '1 millisecond' as "overCap" from jobs
             where status = 'processing' and (coalesce(last_heard_at, dispatched_at, created_at) < now() - $1::int * interval '1 millisecond'
@@ -370,10 +380,13 @@ export function createJobStore(db: Database, listener?: WriteListener) {
           if (decision.outcome !== 'apply') continue;
           const { after } = await run(tx, statementFor(job.id, decision, {}));
           remember(after);
+          if (after && decision.visible) changes.push(after);
           n += 1;
         }
         return n;
       });
+      await notifier.send(changes);
+      return n;
     },
 
     /**

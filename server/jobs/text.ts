@@ -37,13 +37,45 @@ function shallow(value: unknown): unknown {
   return value;
 }
 
+const needsChange = (s: string) => s.includes('\u0000') || SURROGATE.test(s);
+
 /**
- * A copy of `value` with every string (keys too) made storable.
+ * Whether any string of `value` (keys too) must change to be stored; refuses too deep a nesting, as
+ * the copy does. A multi-megabyte result is nearly always clean, and then needs no copy at all.
+ */
+function anyUnstorable(value: unknown): boolean {
+  if (typeof value === 'string') return needsChange(value);
+  if (value === null || typeof value !== 'object') return false;
+  const stack: Array<{ from: Container; depth: number }> = [{ from: value as Container, depth: 1 }];
+  while (stack.length > 0) {
+    const { from, depth } = stack.pop()!;
+    if (depth > MAX_JSON_DEPTH) throw tooDeep();
+    const visit = (v: unknown): boolean => {
+      if (typeof v === 'string') return needsChange(v);
+      if (v !== null && typeof v === 'object') stack.push({ from: v as Container, depth: depth + 1 });
+      return false;
+    };
+    if (Array.isArray(from)) {
+      for (const v of from) if (visit(v)) return true;
+      continue;
+    }
+    for (const k in from) {
+      if (!Object.hasOwn(from, k)) continue;
+      if (needsChange(k) || visit(from[k])) return true;
+    }
+  }
+  return false;
+}
+
+/**
+ * `value` with every string (keys too) made storable: `value` itself when nothing needs to change,
+ * otherwise a copy.
  *
  * @example
  * storableJson({ text: 'a\u0000b' }) // { text: 'ab' }
  */
 export function storableJson<T>(value: T): T {
+  if (!anyUnstorable(value)) return value;
   const root = shallow(value);
   const stack: Array<{ from: Container; to: Container; depth: number }> = [];
   if (root !== null && typeof root === 'object') stack.push({ from: value as Container, to: root as Container, depth: 1 });

@@ -5,10 +5,11 @@
  */
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import type { AppEnv, RouteContext } from '../context.js';
+import type { AppDeps, AppEnv, CallbackAuth, RouteContext } from '../context.js';
 import { receiveCallback } from '../domain/jobs.js';
 import type * as v11 from '../generated/v1.1/routes.js';
 import { signedCallbacks, tokenCallbacks } from '../http/callback-auth.js';
+import type { JobStore } from '../jobs/store.js';
 
 export function registerCallbackRoutes(api: OpenAPIHono<AppEnv>, r: typeof v11, { deps, jobs }: RouteContext) {
   const signed = signedCallbacks(deps.config.webhooks);
@@ -18,15 +19,21 @@ export function registerCallbackRoutes(api: OpenAPIHono<AppEnv>, r: typeof v11, 
     api.use(route.path.replace(/\{([^}]+)\}/g, ':$1'), token);
   }
 
-  const receive = async (body: v11.MlCallback, c: Context<AppEnv>) => {
-    const via = c.get('callbackAuth') ?? 'unsigned';
-    const ack = await receiveCallback({ jobs }, body, { via, tokenJobId: c.get('tokenJobId'), webhookId: c.get('webhookId') });
-    deps.logger.info('callback', { request_id: c.get('requestId'), job_id: body.job_id, reported: body.status, ack: ack.status, reason: ack.reason, auth: via });
-    return ack;
-  };
+  const receiveLogged = callbackReceiver(deps, jobs);
+  const receive = (body: v11.MlCallback, c: Context<AppEnv>) =>
+    receiveLogged(body, { via: c.get('callbackAuth') ?? 'unsigned', tokenJobId: c.get('tokenJobId'), webhookId: c.get('webhookId'), requestId: c.get('requestId') });
 
   api.openapi(r.receiveMlResult, async (c) => c.json(await receive(c.req.valid('json'), c), 200));
   api.openapi(r.receiveLegacyMlResult, async (c) => c.json(await receive(c.req.valid('json'), c), 200));
   api.openapi(r.receiveMlResultWithToken, async (c) => c.json(await receive(c.req.valid('json'), c), 200));
   api.openapi(r.receiveLegacyMlResultWithToken, async (c) => c.json(await receive(c.req.valid('json'), c), 200));
+}
+
+/** Applies a callback and logs it; shared with the lean request listener (server/http/hot-paths.ts). */
+export function callbackReceiver(deps: Pick<AppDeps, 'logger'>, jobs: JobStore) {
+  return async (body: v11.MlCallback, auth: { via: CallbackAuth; tokenJobId?: string | undefined; webhookId?: string | undefined; requestId: string }) => {
+    const ack = await receiveCallback({ jobs }, body, auth);
+    deps.logger.info('callback', { request_id: auth.requestId, job_id: body.job_id, reported: body.status, ack: ack.status, reason: ack.reason, auth: auth.via });
+    return ack;
+  };
 }

@@ -3,13 +3,14 @@ import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import type { AppEnv, RouteContext } from '../context.js';
+import { jobStatusAnswers } from '../domain/job-status.js';
 import { cancelJob, deleteJob, type JobRules, type JobSource, ownedJob, requestProcessing } from '../domain/jobs.js';
 import { ApiError, loggableError } from '../errors.js';
 import type * as v11 from '../generated/v1.1/routes.js';
-import { authEnabled, isAdmin, requireAdmin, resolveOwner, sameOwner } from '../http/auth.js';
+import { authEnabled, isAdmin, requireAdmin, resolveOwner } from '../http/auth.js';
 import { lastEventVersion } from '../http/stream-limits.js';
 import { TERMINAL } from '../jobs/lifecycle.js';
-import { etagOf, statusJson, toJobSummary } from '../jobs/mapper.js';
+import { statusJson, toJobSummary } from '../jobs/mapper.js';
 import type { JobView, ListPosition } from '../jobs/reads.js';
 
 /** Rough processing time announced to the frontend: the ML server's own estimate (docs/limits.md). */
@@ -62,38 +63,17 @@ export function registerJobRoutes(api: OpenAPIHono<AppEnv>, r: typeof v11, { dep
     );
   });
 
-  const { versions } = deps.events;
-  const matches = (ifNoneMatch: string, etag: string) => ifNoneMatch.split(',').some((t) => t.trim() === etag);
-  const visibleTo = (caller: string | null, jobOwner: string | null) => !authEnabled(config.auth) || sameOwner(jobOwner, caller);
+  const statusAnswer = jobStatusAnswers(config, jobs, deps.events.versions);
 
   api.openapi(r.getJobStatus, async (c) => {
     const { job_id } = c.req.valid('param');
     const caller = await owner(c);
     c.header('Cache-Control', 'no-cache');
-    const ifNoneMatch = c.req.valid('header')['if-none-match'];
-    if (ifNoneMatch !== undefined) {
-      // The 2-second poll's common case: unchanged, answered from the version cache
-      // (server/jobs/events.ts) or, on a miss, from the version alone, without the result.
-      const id = job_id.toLowerCase();
-      const known = versions.get(id);
-      let etag = known && visibleTo(caller, known.owner) ? etagOf({ id, version: known.version }) : undefined;
-      if (etag === undefined || !matches(ifNoneMatch, etag)) {
-        const began = versions.begin();
-        const head = await ownedJob(rules, caller, job_id, (id) => jobs.getVersion(id));
-        versions.fill(head.id, head, began);
-        etag = etagOf(head);
-      }
-      if (matches(ifNoneMatch, etag)) {
-        c.header('ETag', etag);
-        return c.body(null, 304);
-      }
-    }
-    const began = versions.begin();
-    const job = await ownedJob(rules, caller, job_id, (id) => jobs.view(id));
-    versions.fill(job.id, job, began);
-    c.header('ETag', etagOf(job));
+    const answer = await statusAnswer(caller, job_id, c.req.valid('header')['if-none-match']);
+    c.header('ETag', answer.etag);
+    if (answer.status === 304) return c.body(null, 304);
     c.header('Content-Type', 'application/json');
-    return c.body(statusJson(job), 200);
+    return c.body(answer.body, 200);
   });
 
   api.openapi(r.streamJobEvents, async (c) => {

@@ -1,11 +1,13 @@
 /**
  * The hot paths keep their guarantees: concurrent callbacks through two backend processes (each with
  * its own snapshots and version cache) end in exactly one terminal transition, a poller never goes
- * back to an older version, and the job list pages by cursor without gaps or repeats.
+ * back to an older version (nor stays on a stale one for longer than the version cache trusts an entry,
+ * when a notification was lost), and the job list pages by cursor without gaps or repeats.
  */
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jobEvents, jobs } from '../../drizzle/schema.js';
+import { VERSION_TRUST_MS } from '../../server/jobs/events.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 
 let a: TestApp;
@@ -95,6 +97,31 @@ describe('the status poll', () => {
     const [row] = await a.database.db.select().from(jobs).where(eq(jobs.id, job.id));
     for (const app of [a, b]) expect((await app.fetch(path, { headers: { 'If-None-Match': `W/"${job.id}-${row!.version}"` } })).status).toBe(304);
   });
+
+  it('learns of a change whose notification never came (its writer died after the commit) within VERSION_TRUST_MS, and never goes back', async () => {
+    const job = await processingJob();
+    const path = `http://backend.test/api/upload-video/status/${job.id}`;
+    const first = await a.fetch(path);
+    const etag = first.headers.get('etag')!;
+    expect((await a.fetch(path, { headers: { 'If-None-Match': etag } })).status).toBe(304);
+    // What a process that crashed between its commit and its notification leaves behind: a newer row nobody announced.
+    const [row] = await a.database.sql<{ version: number }[]>`update jobs set progress = 77, version = version + 1, updated_at = now() where id = ${job.id} returning version`;
+    const started = Date.now();
+    let res = await a.fetch(path, { headers: { 'If-None-Match': etag } });
+    // Until the cache entry ages out, the poller may hear "unchanged" (its own version, never an older one)...
+    while (res.status === 304 && Date.now() - started < VERSION_TRUST_MS + 2_000) {
+      expect(res.headers.get('etag')).toBe(etag);
+      await new Promise((r) => setTimeout(r, 250));
+      res = await a.fetch(path, { headers: { 'If-None-Match': etag } });
+    }
+    // ...and then the change, read from the database.
+    expect(res.status).toBe(200);
+    expect(Date.now() - started).toBeLessThanOrEqual(VERSION_TRUST_MS + 1_000);
+    expect(res.headers.get('etag')).toBe(`W/"${job.id}-${row!.version}"`);
+    expect(((await res.json()) as { progress: number }).progress).toBe(77);
+    // Leave no processing job behind: the test database is shared, and dispatch tests count them.
+    expect((await callback(b, job.token, { job_id: job.id, status: 'failed', error_code: 'X', error_message: 'done' })).status).toBe(200);
+  }, 15_000);
 });
 
 describe('the job list by cursor', () => {

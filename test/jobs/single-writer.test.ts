@@ -1,6 +1,6 @@
 /**
  * All SQL that changes a job lives in server/jobs/store.ts (docs/job-lifecycle.md): only there is a
- * change stored together with its event and its notification.
+ * change stored together with its event, and announced after its commit.
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';

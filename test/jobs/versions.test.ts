@@ -1,10 +1,11 @@
 /**
  * The status poll's version cache (server/jobs/events.ts): it only moves forward, a read that raced a
- * reconnect or an eviction does not fill it, and a reconnect forgets everything.
+ * reconnect or an eviction does not fill it, a reconnect forgets everything, and an entry nothing
+ * confirmed for VERSION_TRUST_MS is not trusted (its writer may have died before notifying).
  */
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { createJobVersions } from '../../server/jobs/events.js';
+import { createJobVersions, VERSION_TRUST_MS } from '../../server/jobs/events.js';
 
 describe('the job version cache', () => {
   it('knows a job once a read has told its owner, and keeps the newest version it heard of', () => {
@@ -41,5 +42,31 @@ describe('the job version cache', () => {
     expect(v.get(first)).toBeUndefined();
     v.fill(first, { version: 1, owner: null }, began);
     expect(v.get(first)).toBeUndefined();
+  });
+
+  it('stops trusting an entry nothing confirmed for VERSION_TRUST_MS; a read or a newer version confirms it, a late older one does not', () => {
+    let t = 1_000_000;
+    const v = createJobVersions(() => t);
+    const id = randomUUID();
+    v.fill(id, { version: 4, owner: null }, v.begin());
+    t += VERSION_TRUST_MS;
+    expect(v.get(id)).toEqual({ version: 4, owner: null });
+    t += 1;
+    // A version 5 committed by a process that died before notifying: the next poll must read.
+    expect(v.get(id)).toBeUndefined();
+    // The read confirms what the database says, even the same version.
+    v.fill(id, { version: 4, owner: null }, v.begin());
+    expect(v.get(id)).toEqual({ version: 4, owner: null });
+    t += VERSION_TRUST_MS - 10;
+    // Notifications of one job can arrive out of order: an older one neither lowers nor confirms.
+    v.wrote(id, 6);
+    v.wrote(id, 5);
+    expect(v.get(id)).toEqual({ version: 6, owner: null });
+    t += VERSION_TRUST_MS;
+    v.wrote(id, 6);
+    v.wrote(id, 3);
+    expect(v.get(id)).toEqual({ version: 6, owner: null });
+    t += 11;
+    expect(v.get(id)).toBeUndefined();
   });
 });
