@@ -9,7 +9,7 @@ import { loadConfig } from '../../server/config.js';
 import { createLogger } from '../../server/logger.js';
 import { createRuntime } from '../../server/runtime.js';
 import { createTestApp, PUBLIC_BASE, type TestApp } from '../support/app.js';
-import { testDatabaseUrl } from '../support/db.js';
+import { scratchDatabase } from '../support/db.js';
 
 let t: TestApp;
 let guarded: TestApp;
@@ -90,8 +90,10 @@ describe('GET /metrics', () => {
     });
     await new Promise<void>((r) => ml.listen(0, '127.0.0.1', r));
     const dataDir = await mkdtemp(join(tmpdir(), 'ecg-metrics-'));
+    // A database of its own: jobs other files leave processing would count against the dispatch cap.
+    const db = await scratchDatabase('ecg_metrics');
     const config = loadConfig({
-      DATABASE_URL: testDatabaseUrl(),
+      DATABASE_URL: db.url,
       DATA_DIR: dataDir,
       MODEL_SERVER_URL: `http://127.0.0.1:${(ml.address() as AddressInfo).port}`,
       RATE_LIMIT_PER_MINUTE: '0',
@@ -117,6 +119,7 @@ describe('GET /metrics', () => {
     } finally {
       await runtime.close();
       ml.close();
+      await db.drop();
       await rm(dataDir, { recursive: true, force: true });
     }
   }, 30_000);
