@@ -1,6 +1,7 @@
 /**
  * Builds a running service from a `Config`: database (given or embedded), migrations, storage
- * (S3 or embedded), ML client, job events, dispatcher and the app. `main.ts` serves it; tests that
+ * (S3 or embedded), ML client, job events, dispatcher, the consumer-webhook worker, the sweepers
+ * (unused uploads, multipart uploads, retention) and the app. `main.ts` serves it; tests that
  * need a real process use the same function.
  */
 import { randomBytes } from 'node:crypto';

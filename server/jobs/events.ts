@@ -1,7 +1,8 @@
 /**
  * Job change notifications across processes: every visible write to a job is followed, right after
  * its commit, by `pg_notify('job_changed', '<id>:<version>')` (server/jobs/store.ts,
- * server/jobs/notifier.ts); one LISTEN
+ * server/jobs/notifier.ts); a deletion notifies `<id>` alone, inside its own statement (rare, so its
+ * serialised commit costs nothing; caches forget the job, streams end); one LISTEN
  * connection per process fans them out to local subscribers (the Server-Sent Events streams) and keeps
  * the process's cache of job versions, which answers the status poll's `If-None-Match` without a
  * database round trip.
