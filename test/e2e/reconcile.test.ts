@@ -23,8 +23,10 @@ describe('a completion callback lost while the backend was down', () => {
     await vi.waitFor(async () => expect((await jobStatus(first.url, id)).progress).toBeGreaterThanOrEqual(25), { timeout: 20_000, interval: 100 });
     expect(await first.kill('SIGKILL')).toBeNull();
 
-    // The ML server finishes; its completion callback (to the dead backend's URL) is lost.
-    await vi.waitFor(async () => expect((await json<{ status: string }>(fetch(`${ml.url}/api/upload-video/status/${id}`))).status).toBe('completed'), { timeout: 30_000, interval: 200 });
+    // The ML server finishes; its completion callback (to the dead backend's URL) is lost. The
+    // reference server's SDK client retries each remaining progress callback to the dead backend (5
+    // attempts, about 7.5 s with its backoff) before going on, so the finish can take 30 s or more.
+    await vi.waitFor(async () => expect((await json<{ status: string }>(fetch(`${ml.url}/api/upload-video/status/${id}`))).status).toBe('completed'), { timeout: 75_000, interval: 200 });
 
     // Another backend on the same database (at another address: nothing will ever call it back).
     const second = track(await startBackend(env));
@@ -43,5 +45,5 @@ describe('a completion callback lost while the backend was down', () => {
     } finally {
       await sql.end();
     }
-  }, 120_000);
+  }, 150_000);
 });
