@@ -9,6 +9,7 @@ import type { Config } from '../config.js';
 import { ApiError } from '../errors.js';
 import type { JobStatus, MlCallback } from '../generated/v1.1/routes.js';
 import { authEnabled, sameOwner } from '../http/auth.js';
+import type { ScannedResult } from '../jobs/callback-body.js';
 import type { JobStore } from '../jobs/store.js';
 import { isSafeKey } from '../storage/keys.js';
 import { isMediaType } from '../storage/media.js';
@@ -168,9 +169,10 @@ export async function receiveCallback(
   rules: Pick<JobRules, 'jobs'>,
   body: MlCallback,
   auth: { via: Exclude<EventAuth, 'backend'>; tokenJobId?: string | undefined; webhookId?: string | undefined },
+  scannedResult?: ScannedResult,
 ): Promise<CallbackAck> {
   if (auth.tokenJobId !== undefined && auth.tokenJobId !== body.job_id) throw new ApiError('UNAUTHORIZED', 'The callback token does not belong to this job.');
-  const { job, decision } = await rules.jobs.callback(body, auth.via, auth.webhookId);
+  const { job, decision } = await rules.jobs.callback(body, auth.via, auth.webhookId, scannedResult);
   if (!job) throw noJob(body.job_id);
   if (decision.outcome === 'apply') return { status: 'received', job_id: job.id };
   return { status: 'ignored', job_id: job.id, reason: decision.outcome === 'ignore' ? decision.reason : 'refused' };

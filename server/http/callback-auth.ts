@@ -31,12 +31,14 @@ const TOLERANCE_SECONDS = 5 * 60;
  * parses the body a second time, which on a multi-megabyte result costs more than everything else.
  * test/backend/callbacks.test.ts signs with the package and expects this to agree.
  */
-export function standardWebhookCheck(secret: string): (body: string, id: string, timestamp: string, signatures: string) => boolean {
+export function standardWebhookCheck(secret: string): (body: string | Buffer, id: string, timestamp: string, signatures: string) => boolean {
   const key = secret.startsWith('whsec_') ? Buffer.from(secret.slice('whsec_'.length), 'base64') : Buffer.from(secret, 'latin1');
   return (body, id, timestamp, signatures) => {
     const at = Number.parseInt(timestamp, 10);
     if (id === '' || Number.isNaN(at) || Math.abs(Date.now() / 1000 - at) > TOLERANCE_SECONDS) return false;
-    const expected = Buffer.from(createHmac('sha256', key).update(`${id}.${at}.`).update(body, 'utf8').digest('base64'));
+    const hmac = createHmac('sha256', key).update(`${id}.${at}.`);
+    // Bytes are signed as they are; text as its UTF-8 (the same bytes, when they were valid UTF-8).
+    const expected = Buffer.from((typeof body === 'string' ? hmac.update(body, 'utf8') : hmac.update(body)).digest('base64'));
     return signatures.split(' ').some((versioned) => {
       const [version, signature] = versioned.split(',');
       if (version !== 'v1' || signature === undefined) return false;

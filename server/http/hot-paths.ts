@@ -24,8 +24,10 @@ import { regexes } from 'zod';
 import { BODY_LIMITS, type CallbackAuth, corsOptions, errorAnswer, loggablePath, type RouteContext, SECURE_HEADERS } from '../context.js';
 import { jobStatusAnswers } from '../domain/job-status.js';
 import * as v11 from '../generated/v1.1/routes.js';
+import { scanCallback,type ScannedCallback } from '../jobs/callback-body.js';
 import { callbackReceiver } from '../routes/callbacks.routes.js';
 import { authEnabled, resolveOwner } from './auth.js';
+import { bodyBuffers } from './body-buffers.js';
 import { standardWebhookCheck } from './callback-auth.js';
 import { callbackOutcome } from './metrics-http.js';
 import { signedHeadersProblem } from './preauth.js';
@@ -51,6 +53,8 @@ const VALIDATOR_JSON_TYPE = /^application\/([a-z-.]+\+)?json(;\s*[a-zA-Z0-9-]+=(
 /** Headers Node keeps only the first of, where Hono would see them joined: such a request falls through. */
 const SINGLE = new Set(['authorization', 'x-request-id', 'content-type', 'content-length', 'origin']);
 const REQUEST_ID = /[^\w\-=]/;
+/** Bodies from this size on are read into a pooled buffer (server/http/body-buffers.ts). */
+const POOLED_FROM = 64 * 1024;
 
 function repeatsSingleHeader(raw: string[]): boolean {
   let seen = 0;
@@ -92,8 +96,8 @@ export function createHotPaths(ctx: RouteContext): HotPaths {
   // The route's own validator, as a regular expression: z.uuid() (test/backend/hot-paths-parity.test.ts).
   const uuid = regexes.uuid();
   const callbackHeaders = v11.receiveMlResult.request.headers;
-  const callbackSchema = v11.MlCallbackSchema;
 
+  const buffers = bodyBuffers();
   let base: string[] | undefined;
   let served = 0;
   // Until the headers are known (the first milliseconds), everything goes to Hono.
@@ -140,60 +144,62 @@ export function createHotPaths(ctx: RouteContext): HotPaths {
     else send(req, res, { requestId: requestIdOf(req), started, route: STATUS_ROUTE, status: 200, headers: [...headers, 'content-type', 'application/json'], body: answer.body });
   }
 
-  function readBody(req: IncomingMessage): Promise<Buffer> {
+  /**
+   * The body, whole. A large one is read into a pooled buffer (server/http/body-buffers.ts), given
+   * back by `release` once the callback has been answered; a small one is gathered as it comes.
+   */
+  function readBody(req: IncomingMessage, length: number): Promise<{ bytes: Buffer; release: () => void }> {
+    const lease = length >= POOLED_FROM ? buffers.take(length) : undefined;
     return new Promise((resolve, reject) => {
       let chunks: Buffer[] = [];
       let size = 0;
       const onData = (chunk: Buffer) => {
-        chunks.push(chunk);
+        if (lease) chunk.copy(lease.bytes, size);
+        else chunks.push(chunk);
         size += chunk.length;
       };
       req.on('data', onData);
       req.once('end', () => {
         req.off('data', onData);
+        if (lease) return resolve({ bytes: lease.bytes.subarray(0, size), release: () => lease.release() });
         const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
         // The listeners live as long as the request: they must not keep the pieces too.
         chunks = [];
-        resolve(body);
+        resolve({ bytes: body, release: () => {} });
       });
-      req.once('error', reject);
+      req.once('error', (err) => {
+        lease?.release();
+        reject(err);
+      });
     });
   }
 
   /**
    * The callback in `raw`, when its signature holds and it parses and validates as the route's
-   * validator would have it; synchronous, so the raw bytes, their text and the parsed copy are not
-   * kept alive across the database round trip (a 60-minute result is megabytes of each).
+   * validator would have it. A result object stays in `raw`, located but never built as one tree
+   * (server/jobs/callback-body.ts): a 60-minute result is megabytes.
    */
-  function decodeCallback(raw: Buffer, h: IncomingMessage['headers']): v11.MlCallback | undefined {
-    const text = raw.toString('utf8');
-    if (!verify!(text, h['webhook-id'] as string, h['webhook-timestamp'] as string, h['webhook-signature'] as string)) return undefined;
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      return undefined;
-    }
-    const body = callbackSchema.safeParse(parsed);
-    return body.success ? body.data : undefined;
+  function decodeCallback(raw: Buffer, h: IncomingMessage['headers']): ScannedCallback | undefined {
+    if (!verify!(raw, h['webhook-id'] as string, h['webhook-timestamp'] as string, h['webhook-signature'] as string)) return undefined;
+    return scanCallback(raw);
   }
 
-  async function callback(req: IncomingMessage, res: ServerResponse, next: NodeListener) {
+  async function callback(req: IncomingMessage, res: ServerResponse, next: NodeListener, length: number) {
     const started = performance.now();
     const requestId = requestIdOf(req);
-    let raw: Buffer | undefined;
+    let body;
     try {
-      raw = await readBody(req);
+      body = await readBody(req, length);
     } catch {
       return; // the client went away
     }
-    const data = decodeCallback(raw, req.headers);
+    const data = decodeCallback(body.bytes, req.headers);
     if (data === undefined) {
-      (req as IncomingMessage & { rawBody?: Buffer }).rawBody = raw;
+      // Hono answers; the bytes are now its own, never given back to the pool.
+      (req as IncomingMessage & { rawBody?: Buffer }).rawBody = body.bytes;
       next(req, res);
       return;
     }
-    raw = undefined;
     const id = req.headers['webhook-id'] as string;
     const via: CallbackAuth = 'signature';
     let status: number;
@@ -201,7 +207,7 @@ export function createHotPaths(ctx: RouteContext): HotPaths {
     let headers: string[] = [];
     let ack: string | undefined;
     try {
-      const received = await receive(data, { via, webhookId: id, requestId });
+      const received = await receive(data.callback, { via, webhookId: id, requestId }, data.result);
       status = 200;
       answer = received;
       ack = received.status;
@@ -210,6 +216,8 @@ export function createHotPaths(ctx: RouteContext): HotPaths {
       status = e.status;
       answer = e.body;
       headers = Object.entries(e.headers).flat();
+    } finally {
+      body.release();
     }
     send(req, res, { requestId, started, route: CALLBACK_PATH, status, headers: [...headers, 'content-type', 'application/json'], body: JSON.stringify(answer) });
     metrics.callbacks.inc({ auth: via, outcome: callbackOutcome(status, ack) });
@@ -246,7 +254,7 @@ export function createHotPaths(ctx: RouteContext): HotPaths {
         ) {
           return next(req, res);
         }
-        void callback(req, res, next);
+        void callback(req, res, next, length);
         return;
       }
       next(req, res);

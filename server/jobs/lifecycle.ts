@@ -6,8 +6,10 @@
  */
 import type { EventAuth, FailedBy } from '../../drizzle/schema.js';
 import type { JobStatus, MlCallback } from '../generated/v1.1/routes.js';
+import type { ScannedResult } from './callback-body.js';
 import { normalizeResult } from './normalize.js';
 import { clampProgress, stageMessage } from './progress.js';
+import { ResultUpload } from './result-upload.js';
 
 export const TERMINAL: ReadonlySet<JobStatus> = new Set(['completed', 'failed', 'cancelled']);
 
@@ -66,7 +68,10 @@ export type Decision =
   /** The caller asked for something the job's state forbids (cancelling a finished job). */
   | { outcome: 'refuse'; code: 'JOB_NOT_CANCELLABLE'; reason: string };
 
-export type CallbackReport = Pick<MlCallback, 'status' | 'progress' | 'message' | 'error_code' | 'error_message' | 'result'>;
+export type CallbackReport = Pick<MlCallback, 'status' | 'progress' | 'message' | 'error_code' | 'error_message' | 'result'> & {
+  /** A result left in the request body (server/jobs/callback-body.ts), in place of `result`. */
+  scannedResult?: ScannedResult | undefined;
+};
 
 export type JobInput =
   /** The dispatcher leases a due pending job for one attempt. */
@@ -184,6 +189,9 @@ export function progressed(job: JobSnapshot, report: CallbackReport): JobPatch {
 
 /** The canonical result is stored with the status, so the first response that says `completed` carries it (docs/results.md). */
 export function completed(job: JobSnapshot, report: CallbackReport): JobPatch {
+  const fallback = { filename: job.fileKey.split('/').at(-1) ?? null, language: job.language === 'auto' ? null : job.language };
+  // A scanned result is written piece by piece by the store (server/jobs/result-upload.ts).
+  const upload = report.scannedResult ? new ResultUpload(report.scannedResult, fallback) : undefined;
   return {
     status: 'completed',
     progress: 100,
@@ -191,8 +199,8 @@ export function completed(job: JobSnapshot, report: CallbackReport): JobPatch {
     errorCode: null,
     errorMessage: null,
     failedBy: null,
-    result: normalizeResult(report.result, { filename: job.fileKey.split('/').at(-1) ?? null, language: job.language === 'auto' ? null : job.language }),
-    rawResult: report.result ?? null,
+    result: upload ? upload.result : normalizeResult(report.result, fallback),
+    rawResult: upload ? upload.raw : (report.result ?? null),
     completedAt: NOW,
   };
 }

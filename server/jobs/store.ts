@@ -18,9 +18,11 @@
 import type { JobRow } from '../../drizzle/schema.js';
 import type { Database, Sql } from '../db/client.js';
 import type { JobStatus, MlCallback } from '../generated/v1.1/routes.js';
+import type { ScannedResult } from './callback-body.js';
 import { created, type DbTime, decide, type Decision, type JobEvent, type JobInput, type JobPatch, type JobSnapshot, TERMINAL } from './lifecycle.js';
 import { JOB_CHANNEL, notifierFor } from './notifier.js';
 import { createJobReads } from './reads.js';
+import { copyUpload, type ResultUpload, UploadedColumn } from './result-upload.js';
 import { storableJson } from './text.js';
 
 export { JOB_CHANNEL };
@@ -78,6 +80,8 @@ const COLUMNS: Record<keyof JobPatch, [column: string, cast: string]> = {
 /** Builds one statement's text and parameters; `$n` placeholders are numbered as values are added. */
 class Statement {
   readonly params: unknown[] = [];
+  /** A result the statement takes from its `result_uploads` row (server/jobs/result-upload.ts), written first. */
+  upload: { id: string; values: ResultUpload } | undefined;
   value(v: unknown, cast: string): string {
     this.params.push(v);
     return `$${this.params.length}::${cast}`;
@@ -89,6 +93,10 @@ class Statement {
   set(cast: string, v: unknown): string {
     if (v === null) return 'null';
     if (cast === 'time') return this.time(v as DbTime);
+    if (v instanceof UploadedColumn) {
+      this.upload ??= { id: crypto.randomUUID(), values: v.upload };
+      return `(select ${v.column} from upload)`;
+    }
     if (cast === 'json') return `${this.value(JSON.stringify(v), 'text')}::jsonb`;
     return this.value(v, cast);
   }
@@ -124,6 +132,8 @@ function statementFor(id: string, d: Writable, opts: { guard?: Known | undefined
       });
     // A claim is invisible to clients: version and updated_at stay (docs/job-lifecycle.md).
     if (d.visible) sets.push('version = version + 1', 'updated_at = now()');
+    // The row is deleted whatever the statement decides: it never outlives the transaction.
+    if (s.upload) ctes.push(`upload as (delete from result_uploads where id = ${s.value(s.upload.id, 'uuid')} returning raw, result)`);
     ctes.push(`changed as (update jobs set ${sets.join(', ')} where ${where} returning ${SNAPSHOT})`);
     source = 'changed';
   } else {
@@ -202,7 +212,9 @@ export function createJobStore(db: Database, listener?: WriteListener, opts: { o
       if (!job) return NONE;
       const decision = decide(job, input);
       if (!writable(decision)) return { job, decision };
-      const { fresh, after } = await run(tx, statementFor(id, decision, { webhookId }));
+      const statement = statementFor(id, decision, { webhookId });
+      if (statement.upload) await copyUpload(tx, statement.upload.id, statement.upload.values);
+      const { fresh, after } = await run(tx, statement);
       if (!fresh) return { job, decision: { outcome: 'ignore', reason: 'duplicate webhook-id', event: null } };
       stored = after;
       remember(after ?? job);
@@ -221,6 +233,8 @@ export function createJobStore(db: Database, listener?: WriteListener, opts: { o
       // Nothing to write, but the answer must hold for the row as it is now.
       return snapshots.has(id) ? locked(id, input, webhookId) : { job, decision };
     }
+    // A result written piece by piece needs a transaction around its COPY and the statement.
+    if (decision.outcome === 'apply' && decision.patch.result instanceof UploadedColumn) return locked(id, input, webhookId);
     const { fresh, after } = await run(sql, statementFor(id, decision, { guard: job, webhookId }));
     if (!fresh) return { job, decision: { outcome: 'ignore', reason: 'duplicate webhook-id', event: null } };
     if (after) {
@@ -323,12 +337,13 @@ export function createJobStore(db: Database, listener?: WriteListener, opts: { o
     /**
      * Applies an authenticated ML callback. `webhookId`, when given, is remembered in the same
      * statement, so a replayed delivery is ignored exactly once. A `job_id` that is not a UUID is
-     * no job of ours (the column refuses anything else).
+     * no job of ours (the column refuses anything else). `scannedResult`: the result was left in the
+     * request body (server/jobs/callback-body.ts) and `received` has none.
      */
-    async callback(received: MlCallback, auth: Extract<JobInput, { type: 'callback' }>['auth'], webhookId?: string): Promise<Transition> {
+    async callback(received: MlCallback, auth: Extract<JobInput, { type: 'callback' }>['auth'], webhookId?: string, scannedResult?: ScannedResult): Promise<Transition> {
       const report = storableJson(received);
       if (!UUID.test(report.job_id)) return NONE;
-      return transition(report.job_id.toLowerCase(), { type: 'callback', report, auth }, webhookId);
+      return transition(report.job_id.toLowerCase(), { type: 'callback', report: scannedResult ? { ...report, scannedResult } : report, auth }, webhookId);
     },
 
     /**

@@ -9,6 +9,7 @@ import type { AppDeps, AppEnv, CallbackAuth, RouteContext } from '../context.js'
 import { receiveCallback } from '../domain/jobs.js';
 import type * as v11 from '../generated/v1.1/routes.js';
 import { signedCallbacks, tokenCallbacks } from '../http/callback-auth.js';
+import type { ScannedResult } from '../jobs/callback-body.js';
 import type { JobStore } from '../jobs/store.js';
 
 export function registerCallbackRoutes(api: OpenAPIHono<AppEnv>, r: typeof v11, { deps, jobs }: RouteContext) {
@@ -31,8 +32,8 @@ export function registerCallbackRoutes(api: OpenAPIHono<AppEnv>, r: typeof v11, 
 
 /** Applies a callback and logs it; shared with the lean request listener (server/http/hot-paths.ts). */
 export function callbackReceiver(deps: Pick<AppDeps, 'logger'>, jobs: JobStore) {
-  return async (body: v11.MlCallback, auth: { via: CallbackAuth; tokenJobId?: string | undefined; webhookId?: string | undefined; requestId: string }) => {
-    const ack = await receiveCallback({ jobs }, body, auth);
+  return async (body: v11.MlCallback, auth: { via: CallbackAuth; tokenJobId?: string | undefined; webhookId?: string | undefined; requestId: string }, scannedResult?: ScannedResult) => {
+    const ack = await receiveCallback({ jobs }, body, auth, scannedResult);
     deps.logger.info('callback', { request_id: auth.requestId, job_id: body.job_id, reported: body.status, ack: ack.status, reason: ack.reason, auth: auth.via });
     return ack;
   };

@@ -41,7 +41,7 @@ describe('runMigrations', () => {
     scratch = await scratchDatabase();
     await runMigrations(scratch.url);
     const first = await inspect(scratch.url);
-    expect(first.tables).toEqual(['job_events', 'jobs', 'rate_limit_hits', 'webhook_attempts', 'webhook_deliveries', 'webhook_outbox']);
+    expect(first.tables).toEqual(['job_events', 'jobs', 'rate_limit_hits', 'result_uploads', 'webhook_attempts', 'webhook_deliveries', 'webhook_outbox']);
     expect(first.applied).toBe(await journalLength());
 
     await runMigrations(scratch.url);

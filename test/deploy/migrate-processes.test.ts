@@ -60,7 +60,7 @@ describe('migrations at start', () => {
       expect(new Set(applied.map((r) => r.hash)).size).toBe(applied.length);
       const tables = await sql<{ table_name: string }[]>`
         select table_name from information_schema.tables where table_schema = 'public' order by table_name`;
-      expect(tables.map((t) => t.table_name)).toEqual(['job_events', 'jobs', 'rate_limit_hits', 'webhook_attempts', 'webhook_deliveries', 'webhook_outbox']);
+      expect(tables.map((t) => t.table_name)).toEqual(['job_events', 'jobs', 'rate_limit_hits', 'result_uploads', 'webhook_attempts', 'webhook_deliveries', 'webhook_outbox']);
     } finally {
       await sql.end({ timeout: 5 });
     }
