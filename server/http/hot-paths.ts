@@ -1,20 +1,23 @@
 /**
- * The two hottest requests, answered straight from the `node:http` request listener in front of
- * Hono's (server/serve.ts): the status poll (`GET /api/upload-video/status/{job_id}`, with or
- * without `If-None-Match`) and the Standard Webhooks-signed callback (`POST /api/upload-video/result`).
- * They skip Hono's routing, its Request/Response objects and its middleware chain, and answer exactly
- * as the Hono app does: the same code decides (server/domain/job-status.ts, the callback receiver
- * of server/routes/callbacks.routes.ts), the same headers go out (request id, security headers, CORS,
- * ETag, Cache-Control), the same request-duration and callback metrics and the same access log line
- * are written. test/backend/hot-paths-parity.test.ts sends one battery of requests to both and
- * compares the answers, the metrics and the logs.
+ * The hottest requests, answered straight from the `node:http` request listener in front of Hono's
+ * (server/serve.ts): the status poll (`GET /api/upload-video/status/{job_id}`, with or without
+ * `If-None-Match`) and the ML callbacks that are Standard Webhooks-signed (`POST
+ * /api/upload-video/result`, `POST /api/v1/ml/ml-results`) or sent to a per-job token URL (`POST
+ * /api/ml-callback/{token}/...`, either path). They skip Hono's routing, its Request/Response
+ * objects and its middleware chain, and answer exactly as the Hono app does: the same code decides
+ * (server/domain/job-status.ts, the callback receiver of server/routes/callbacks.routes.ts), the
+ * same headers go out (request id, security headers, CORS, ETag, Cache-Control), the same
+ * request-duration and callback metrics and the same access log line are written.
+ * test/backend/hot-paths-parity.test.ts sends one battery of requests to both and compares the
+ * answers, the metrics and the logs. Callbacks here store a large result piece by piece
+ * (docs/results.md, "Large results").
  *
  * Everything else falls through to Hono, untouched: other methods and paths, query strings and
- * escapes, header values the route validators would refuse, other callback authentications, a body
- * without a `Content-Length` or over the limit, and every request that fails before anything was
- * changed (a bad signature, JSON that does not parse or validate, a status read that throws). A
- * callback whose body was already read is handed over with it (`rawBody`, which @hono/node-server
- * reads instead of the stream).
+ * escapes, header values the route validators would refuse, other callback authentications
+ * (`X-Signature-256`, unsigned), an unknown token, a body without a `Content-Length` or over the
+ * limit, and every request that fails before anything was changed (a bad signature, JSON that does
+ * not parse or validate, a status read that throws). A callback whose body was already read is
+ * handed over with it (`rawBody`, which @hono/node-server reads instead of the stream).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Hono } from 'hono';
@@ -22,9 +25,10 @@ import { cors } from 'hono/cors';
 import { secureHeaders } from 'hono/secure-headers';
 import { regexes } from 'zod';
 import { BODY_LIMITS, type CallbackAuth, corsOptions, errorAnswer, loggablePath, type RouteContext, SECURE_HEADERS } from '../context.js';
+import { looksLikeCallbackToken } from '../domain/callback-token.js';
 import { jobStatusAnswers } from '../domain/job-status.js';
 import * as v11 from '../generated/v1.1/routes.js';
-import { scanCallback,type ScannedCallback } from '../jobs/callback-body.js';
+import { scanCallback } from '../jobs/callback-body.js';
 import { callbackReceiver } from '../routes/callbacks.routes.js';
 import { authEnabled, resolveOwner } from './auth.js';
 import { bodyBuffers } from './body-buffers.js';
@@ -33,6 +37,9 @@ import { callbackOutcome } from './metrics-http.js';
 import { signedHeadersProblem } from './preauth.js';
 
 export type NodeListener = (req: IncomingMessage, res: ServerResponse) => void;
+
+/** Who sent a callback, judged from its bytes; `undefined`: not proven here. */
+type CallbackAuthOf = (raw: Buffer) => { via: CallbackAuth; webhookId?: string; tokenJobId?: string } | undefined;
 
 export interface HotPaths {
   /** Answers `req` when it is one of the hot requests; otherwise (or later, before any change) calls `next`. */
@@ -44,7 +51,17 @@ export interface HotPaths {
 }
 
 const STATUS_PREFIX = '/api/upload-video/status/';
-const CALLBACK_PATH = '/api/upload-video/result';
+/** The shared callback paths, each its own route template (v1.1's, then the legacy v1.0 path). */
+const SIGNED_ROUTES = new Map([
+  ['/api/upload-video/result', '/api/upload-video/result'],
+  ['/api/v1/ml/ml-results', '/api/v1/ml/ml-results'],
+]);
+/** The per-job callback base, and the route templates of the paths under it, by what follows the token. */
+const TOKEN_PREFIX = '/api/ml-callback/';
+const TOKEN_ROUTES = new Map([
+  ['/api/upload-video/result', '/api/ml-callback/:callback_token/api/upload-video/result'],
+  ['/api/v1/ml/ml-results', '/api/ml-callback/:callback_token/api/v1/ml/ml-results'],
+]);
 /** The route templates the metrics label these answers with, as Hono names them. */
 const STATUS_ROUTE = '/api/upload-video/status/:job_id';
 /** The app's content-type check (server/app.ts) and the JSON validator's, both of which must pass. */
@@ -175,52 +192,95 @@ export function createHotPaths(ctx: RouteContext): HotPaths {
   }
 
   /**
-   * The callback in `raw`, when its signature holds and it parses and validates as the route's
-   * validator would have it. A result object stays in `raw`, located but never built as one tree
-   * (server/jobs/callback-body.ts): a 60-minute result is megabytes.
+   * Applies a callback whose headers already passed, answering as the Hono route would: `authorize`
+   * (after the body is read) says who sent it, or `undefined` to hand the request to Hono. A result
+   * object stays in the body, located but never built as one tree (server/jobs/callback-body.ts): a
+   * 60-minute result is megabytes.
    */
-  function decodeCallback(raw: Buffer, h: IncomingMessage['headers']): ScannedCallback | undefined {
-    if (!verify!(raw, h['webhook-id'] as string, h['webhook-timestamp'] as string, h['webhook-signature'] as string)) return undefined;
-    return scanCallback(raw);
-  }
-
-  async function callback(req: IncomingMessage, res: ServerResponse, next: NodeListener, length: number) {
+  async function callback(req: IncomingMessage, res: ServerResponse, next: NodeListener, opts: { route: string; length: number; auth: CallbackAuthOf }) {
     const started = performance.now();
     const requestId = requestIdOf(req);
     let body;
     try {
-      body = await readBody(req, length);
+      body = await readBody(req, opts.length);
     } catch {
       return; // the client went away
     }
-    const data = decodeCallback(body.bytes, req.headers);
-    if (data === undefined) {
+    const auth = opts.auth(body.bytes);
+    const data = auth === undefined ? undefined : scanCallback(body.bytes);
+    if (auth === undefined || data === undefined) {
       // Hono answers; the bytes are now its own, never given back to the pool.
       (req as IncomingMessage & { rawBody?: Buffer }).rawBody = body.bytes;
       next(req, res);
       return;
     }
-    const id = req.headers['webhook-id'] as string;
-    const via: CallbackAuth = 'signature';
     let status: number;
     let answer: unknown;
     let headers: string[] = [];
     let ack: string | undefined;
     try {
-      const received = await receive(data.callback, { via, webhookId: id, requestId }, data.result);
+      const received = await receive(data.callback, { ...auth, requestId }, data.result);
       status = 200;
       answer = received;
       ack = received.status;
     } catch (err) {
-      const e = errorAnswer(err, logger, requestId, CALLBACK_PATH);
+      const e = errorAnswer(err, logger, requestId, req.url!);
       status = e.status;
       answer = e.body;
       headers = Object.entries(e.headers).flat();
     } finally {
       body.release();
     }
-    send(req, res, { requestId, started, route: CALLBACK_PATH, status, headers: [...headers, 'content-type', 'application/json'], body: JSON.stringify(answer) });
-    metrics.callbacks.inc({ auth: via, outcome: callbackOutcome(status, ack) });
+    send(req, res, { requestId, started, route: opts.route, status, headers: [...headers, 'content-type', 'application/json'], body: JSON.stringify(answer) });
+    metrics.callbacks.inc({ auth: auth.via, outcome: callbackOutcome(status, ack) });
+  }
+
+  /** Whether a callback's body headers are ones every callback route accepts as they are. */
+  function plainBody(h: IncomingMessage['headers']): number | undefined {
+    const type = h['content-type'] ?? '';
+    const length = Number(h['content-length']);
+    if (
+      h['transfer-encoding'] !== undefined ||
+      !(Number.isInteger(length) && length >= 0 && length <= BODY_LIMITS.callback && h['content-length'] === String(length)) ||
+      !JSON_TYPE.test(type) ||
+      !VALIDATOR_JSON_TYPE.test(type)
+    ) {
+      return undefined;
+    }
+    return length;
+  }
+
+  /** A Standard Webhooks-signed callback on either shared path. */
+  function signedCallback(req: IncomingMessage, res: ServerResponse, next: NodeListener, route: string) {
+    const h = req.headers;
+    const length = plainBody(h);
+    if (
+      length === undefined ||
+      h['webhook-signature'] === undefined ||
+      h['x-signature-256'] !== undefined ||
+      signedHeadersProblem(webhooks, (name) => h[name] as string | undefined) !== null ||
+      !callbackHeaders.safeParse(h).success
+    ) {
+      return next(req, res);
+    }
+    const webhookId = h['webhook-id'] as string;
+    const auth = (raw: Buffer) => (verify!(raw, webhookId, h['webhook-timestamp'] as string, h['webhook-signature'] as string) ? { via: 'signature' as const, webhookId } : undefined);
+    void callback(req, res, next, { route, length, auth });
+  }
+
+  /** A callback to a per-job token URL: the token must name a job before a byte of the body is read. */
+  async function tokenCallback(req: IncomingMessage, res: ServerResponse, next: NodeListener, token: string, route: string) {
+    const length = plainBody(req.headers);
+    let tokenJobId: string | undefined;
+    try {
+      tokenJobId = length === undefined || !looksLikeCallbackToken(token) ? undefined : await jobs.jobIdForCallbackToken(token);
+    } catch {
+      tokenJobId = undefined;
+    }
+    // Hono refuses an unknown token (401, body unread) or whatever else is unusual.
+    if (tokenJobId === undefined) return next(req, res);
+    const auth = () => ({ via: 'token' as const, tokenJobId });
+    await callback(req, res, next, { route, length: length!, auth });
   }
 
   return {
@@ -238,24 +298,16 @@ export function createHotPaths(ctx: RouteContext): HotPaths {
         void status(req, res, next, jobId, ifNoneMatch);
         return;
       }
-      if (req.method === 'POST' && url === CALLBACK_PATH && verify) {
-        const h = req.headers;
-        const type = h['content-type'] ?? '';
-        const length = Number(h['content-length']);
-        if (
-          h['webhook-signature'] === undefined ||
-          h['x-signature-256'] !== undefined ||
-          h['transfer-encoding'] !== undefined ||
-          !(Number.isInteger(length) && length >= 0 && length <= BODY_LIMITS.callback && h['content-length'] === String(length)) ||
-          !JSON_TYPE.test(type) ||
-          !VALIDATOR_JSON_TYPE.test(type) ||
-          signedHeadersProblem(webhooks, (name) => h[name] as string | undefined) !== null ||
-          !callbackHeaders.safeParse(h).success
-        ) {
-          return next(req, res);
+      if (req.method !== 'POST') return next(req, res);
+      const signedRoute = SIGNED_ROUTES.get(url);
+      if (signedRoute !== undefined && verify) return signedCallback(req, res, next, signedRoute);
+      if (url.startsWith(TOKEN_PREFIX)) {
+        const slash = url.indexOf('/', TOKEN_PREFIX.length);
+        const route = slash === -1 ? undefined : TOKEN_ROUTES.get(url.slice(slash));
+        if (route !== undefined) {
+          void tokenCallback(req, res, next, url.slice(TOKEN_PREFIX.length, slash), route);
+          return;
         }
-        void callback(req, res, next, length);
-        return;
       }
       next(req, res);
     },

@@ -20,7 +20,19 @@ import { createTestApp, type TestApp } from '../support/app.js';
 
 const SECRET = 'whsec_' + Buffer.from('a-parity-webhook-secret-32bytes!').toString('base64');
 const RESULT = { text: 'hello there', segments: [{ start: 0, end: 1, text: 'hello there', speaker: 'SPEAKER_00', words: [{ word: 'hello', start: 0, end: 0.5 }, { word: 'there', start: 0.5, end: 1 }] }] };
-const NAMES = ['processing', 'completed', 'failed', 'pending', 'others', 'moving'] as const;
+/** Over 64 KiB: read into a pooled buffer (server/http/body-buffers.ts). */
+const BIG_RESULT = {
+  language: 'en',
+  word_segments: Array.from({ length: 900 }, (_, i) => ({ word: `w${i}`, score: (i % 10) / 10 })),
+  segments: Array.from({ length: 300 }, (_, i) => ({
+    start_time: i,
+    end_time: i + 1,
+    speaker: { speaker_id: `SPEAKER_0${i % 2}` },
+    text: ` line "${i}" \\ tab\there `,
+    words: Array.from({ length: 3 }, (_, w) => ({ word: `w${i * 3 + w}`, start: i + w / 3, end: i + (w + 1) / 3, acoustic_features: { volume_db: -20, pitch_hz: 180 } })),
+  })),
+};
+const NAMES = ['processing', 'completed', 'failed', 'pending', 'others', 'moving', 'tokened'] as const;
 type Name = (typeof NAMES)[number];
 
 interface Side {
@@ -29,6 +41,8 @@ interface Side {
   base: string;
   logs: string[];
   jobs: Record<Name, string>;
+  /** Each job's callback token. */
+  tokens: Record<Name, string>;
   etags: Map<string, string>;
   tag: string;
 }
@@ -68,16 +82,18 @@ async function makeSide(env: Record<string, string>, lean: boolean, tag: string)
       body: JSON.stringify({ progress: null, message: null, result: null, error_code: null, error_message: null, ...body }),
     });
   const token = auth ? 'tok-a' : undefined;
-  const [p, c, f, q, o, m] = [await job(token), await job(token), await job(token), await job(token), await job(env.API_TOKENS ? 'tok-b' : undefined), await job(token)];
-  for (const j of [p, c, f, m]) expect((await viaToken(j.token, { job_id: j.id, status: 'processing', progress: 5 })).status).toBe(200);
+  const [p, c, f, q, o, m, k] = [await job(token), await job(token), await job(token), await job(token), await job(env.API_TOKENS ? 'tok-b' : undefined), await job(token), await job(token)];
+  for (const j of [p, c, f, m, k]) expect((await viaToken(j.token, { job_id: j.id, status: 'processing', progress: 5 })).status).toBe(200);
   expect((await viaToken(c.token, { job_id: c.id, status: 'completed', result: RESULT })).status).toBe(200);
   expect((await viaToken(f.token, { job_id: f.id, status: 'failed', error_code: 'GPU_OOM', error_message: 'out of memory' })).status).toBe(200);
   const server = await new Promise<ServerType>((resolve) => {
     const s: ServerType = serveWithLimits({ fetch: t.app.fetch, hotPaths: lean ? t.app.hotPaths : undefined, port: 0, hostname: '127.0.0.1', limits: t.config.http }, () => resolve(s));
   });
   await t.app.hotPaths.ready;
-  const jobsByName = { processing: p.id, completed: c.id, failed: f.id, pending: q.id, others: o.id, moving: m.id };
-  return { t, server, base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, logs, jobs: jobsByName, etags: new Map(), tag };
+  const named = { processing: p, completed: c, failed: f, pending: q, others: o, moving: m, tokened: k };
+  const jobsByName = Object.fromEntries(NAMES.map((n) => [n, named[n].id])) as Record<Name, string>;
+  const tokens = Object.fromEntries(NAMES.map((n) => [n, named[n].token])) as Record<Name, string>;
+  return { t, server, base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, logs, jobs: jobsByName, tokens, etags: new Map(), tag };
 }
 
 /** Job ids become their names, times become T, so both sides' answers can be compared. */
@@ -104,6 +120,15 @@ async function send(s: Side, probe: Probe, i: number) {
   if (!kept['x-request-id']?.startsWith('parity-')) kept['x-request-id'] = /^[0-9a-f-]{36}$/.test(kept['x-request-id'] ?? '') ? 'generated' : 'wrong';
   return { status: res.status, headers: kept, body: normalise(s, text) };
 }
+
+/** A callback to a job's per-job token URL (or to `token` instead). */
+const viaToken = (name: Name, body: (s: Side) => unknown, opts: { legacy?: boolean; token?: string; raw?: string; type?: string } = {}): Probe => (s) => ({
+  path: `/api/ml-callback/${opts.token ?? s.tokens[name]}${opts.legacy ? '/api/v1/ml/ml-results' : '/api/upload-video/result'}`,
+  method: 'POST',
+  headers: { 'content-type': opts.type ?? 'application/json' },
+  body: opts.raw ?? JSON.stringify(body(s)),
+});
+const onLegacyPath = (probe: ReturnType<typeof signedCallback>) => ({ ...probe, path: '/api/v1/ml/ml-results' });
 
 const statusPath = (s: Side, name: Name) => `/api/upload-video/status/${s.jobs[name]}`;
 const get = (name: Name, headers: Record<string, string> = {}): Probe => (s) => ({ path: statusPath(s, name), headers: { Authorization: 'Bearer tok-a', ...headers } });
@@ -154,6 +179,21 @@ const BATTERY: Array<[string, Probe]> = [
   ['callback, to a failed job', (s) => signedCallback(s, progress(s.jobs.failed, 60))],
   ['status 200 of the job just completed', get('moving')],
   ['status 304 of the job just completed', (s) => ({ ...get('moving')(s), headers: { Authorization: 'Bearer tok-a', 'If-None-Match': s.etags.get(statusPath(s, 'moving'))! } })],
+  ['token, progress', viaToken('tokened', (s) => progress(s.jobs.tokened, 30))],
+  ['token, progress on the legacy path', viaToken('tokened', (s) => progress(s.jobs.tokened, 35), { legacy: true })],
+  ['token, about another job', viaToken('tokened', (s) => progress(s.jobs.processing, 36))],
+  ['token, unknown', viaToken('tokened', (s) => progress(s.jobs.tokened, 37), { token: 'x'.repeat(32) })],
+  ['token, malformed', viaToken('tokened', (s) => progress(s.jobs.tokened, 37), { token: 'short' })],
+  ['token, malformed JSON', viaToken('tokened', () => null, { raw: '{"job_id": ' })],
+  ['token, an invalid field', viaToken('tokened', (s) => ({ ...progress(s.jobs.tokened, 38), status: 'weird' }))],
+  ['token, text/plain', viaToken('tokened', (s) => progress(s.jobs.tokened, 39), { type: 'text/plain' })],
+  ['token, completion with a result over 64 KiB', viaToken('tokened', (s) => ({ ...progress(s.jobs.tokened, 100), status: 'completed', result: BIG_RESULT }))],
+  ['token, progress after the end', viaToken('tokened', (s) => progress(s.jobs.tokened, 50))],
+  ['status 200 of the job completed by token', get('tokened')],
+  ['legacy path, signed progress', (s) => onLegacyPath(signedCallback(s, progress(s.jobs.processing, 20)))],
+  ['legacy path, signed completion with a result over 64 KiB', (s) => onLegacyPath(signedCallback(s, { ...progress(s.jobs.processing, 100), status: 'completed', result: BIG_RESULT }))],
+  ['legacy path, a bad signature', (s) => onLegacyPath(signedCallback(s, progress(s.jobs.processing, 20), { tamper: true }))],
+  ['status 200 of the job completed on the legacy path', get('processing')],
 ];
 
 /** The request-duration and callback counters, without the scrape itself. */
@@ -201,7 +241,7 @@ for (const [mode, env] of [
       }
       expect(mismatches).toEqual([]);
       // The lean path answered the hot requests itself: the polls and the signed callbacks that passed their checks.
-      expect(lean.t.app.hotPaths.served).toBeGreaterThanOrEqual(env.API_TOKENS ? 16 : 20);
+      expect(lean.t.app.hotPaths.served).toBeGreaterThanOrEqual(env.API_TOKENS ? 29 : 33);
       expect(hono.t.app.hotPaths.served).toBe(0);
       expect(await counters(lean)).toEqual(await counters(hono));
       expect(logLines(lean)).toEqual(logLines(hono));
