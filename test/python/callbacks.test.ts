@@ -132,7 +132,8 @@ describe.skipIf(!ready)('the Python callback client against the backend', () => 
 
   it('retries a 429 as well, and honours an HTTP-date Retry-After', async () => {
     const job = await dispatchedJob();
-    plan = [{ kind: '429', retryAfter: new Date(Date.now() + 2000).toUTCString() }];
+    // Three seconds ahead: the date is cut to whole seconds, and the Python process takes a while to start.
+    plan = [{ kind: '429', retryAfter: new Date(Date.now() + 3000).toUTCString() }];
     const { results } = await runCallbacks({ base_url: job.base, ...fast }, [['progress', [job.id, 35, 'Detecting speech']]]);
     expect(ack(results[0])).toEqual({ status: 'received', job_id: job.id });
     expect(seen.map((s) => s.answered)).toEqual([429, 200]);
