@@ -17,6 +17,7 @@ import type { Metrics } from '../http/metrics.js';
 import { pruneRateLimitHits } from '../http/rate-limit.js';
 import type { Logger } from '../logger.js';
 import type { Storage } from '../storage/index.js';
+import { claimLoop } from './claim-loop.js';
 import { reconcile } from './reconcile.js';
 import { createJobStore, type LockedJob } from './store.js';
 
@@ -49,17 +50,24 @@ export function createDispatcher(deps: DispatcherDeps) {
   const { config, logger } = deps;
   const jobs = createJobStore(deps.db, undefined, { onNotifyError: (err) => logger.warn('job notification not sent', { error: String(err) }) });
   const leaseMs = config.ml.timeoutMs + 60_000;
-  let timer: NodeJS.Timeout | undefined;
-  let running = false;
-  let again = false;
-  let stopped = false;
-  const inFlight = new Set<Promise<void>>();
   // The question to the ML server is due once per job per interval anyway; looking for such jobs a
   // few times per interval is enough. Rate-limit windows end every minute.
   const reconcileDue = every(Math.min(5_000, Math.max(250, config.ops.reconcileAfterMs / 4)));
   const pruneDue = every(60_000);
-  /** Aborts requests in flight at shutdown; their leases stay, so the jobs are sent again later. */
-  const shutdown = new AbortController();
+  // Stopping aborts the requests in flight (loop.signal); their leases stay, so the jobs are sent again later.
+  const loop = claimLoop({
+    logger,
+    failure: 'dispatcher tick failed',
+    async round(launch) {
+      await watchdog();
+      for (;;) {
+        if (loop.stopped) return;
+        const row = await jobs.claimNext({ maxBusy: config.ml.maxConcurrentJobs, leaseMs });
+        if (!row) break;
+        launch(() => send(row), (err) => logger.error('dispatch error', { job_id: row.id, error: loggableError(err) }));
+      }
+    },
+  });
 
   async function send(row: LockedJob): Promise<void> {
     const expiresIn = Math.max(config.storage.presignExpiresIn, Math.ceil(config.ml.jobTimeoutMs / 1000) * 2 + 3600);
@@ -68,12 +76,12 @@ export function createDispatcher(deps: DispatcherDeps) {
       config.ml.apiVersion === 'v1.0'
         ? { job_id: row.id, video_url: videoUrl }
         : { job_id: row.id, video_url: videoUrl, fastapi_base_url: callbackBase(config.publicBaseUrl, row.callbackToken), language: row.language || 'auto' };
-    const outcome = await deps.ml.processVideo(body, { signal: shutdown.signal }).catch((err: unknown) => {
-      if (stopped) return undefined;
+    const outcome = await deps.ml.processVideo(body, { signal: loop.signal }).catch((err: unknown) => {
+      if (loop.stopped) return undefined;
       throw err;
     });
     // Stopping: whatever happened, the lease stays and the job goes out again after it expires.
-    if (stopped || !outcome) return;
+    if (loop.stopped || !outcome) return;
     const retryable = !outcome.ok && (outcome.kind !== 'http' || outcome.status >= 500 || outcome.status === 429);
     deps.metrics?.dispatchAttempts.inc({ outcome: outcome.ok ? 'accepted' : outcome.kind === 'http' ? (retryable ? 'retryable' : 'refused') : outcome.kind });
     if (outcome.ok) {
@@ -95,7 +103,7 @@ export function createDispatcher(deps: DispatcherDeps) {
    */
   async function watchdog(): Promise<number> {
     // A lost completion is asked for before the silence turns into a timeout.
-    await reconcileDue(() => reconcile({ jobs, ml: deps.ml, logger, metrics: deps.metrics, afterMs: config.ops.reconcileAfterMs, signal: shutdown.signal }));
+    await reconcileDue(() => reconcile({ jobs, ml: deps.ml, logger, metrics: deps.metrics, afterMs: config.ops.reconcileAfterMs, signal: loop.signal }));
     const timedOut = await jobs.timeOutStalled({ silenceMs: config.ml.jobTimeoutMs, capMs: config.ml.maxProcessingMs });
     await jobs.forgetWebhookIds(WEBHOOK_ID_MEMORY_MS);
     await pruneDue(() => pruneRateLimitHits(deps.db));
@@ -103,57 +111,17 @@ export function createDispatcher(deps: DispatcherDeps) {
     return timedOut;
   }
 
-  async function tick(): Promise<void> {
-    if (stopped) return;
-    if (running) {
-      again = true;
-      return;
-    }
-    running = true;
-    try {
-      do {
-        again = false;
-        await watchdog();
-        for (;;) {
-          if (stopped) return;
-          const row = await jobs.claimNext({ maxBusy: config.ml.maxConcurrentJobs, leaseMs });
-          if (!row) break;
-          const p = send(row)
-            .catch((err) => logger.error('dispatch error', { job_id: row.id, error: loggableError(err) }))
-            .finally(() => {
-              inFlight.delete(p);
-              // A slot freed up, or the job was rescheduled: look again.
-              void tick();
-            });
-          inFlight.add(p);
-        }
-      } while (again && !stopped);
-    } catch (err) {
-      logger.error('dispatcher tick failed', { error: loggableError(err) });
-    } finally {
-      running = false;
-    }
-  }
-
   return {
     /** Polls every `intervalMs` (jobs whose backoff ended, slots freed by callbacks, the watchdog). */
     start(intervalMs = 1000) {
-      stopped = false;
-      timer = setInterval(() => void tick(), intervalMs);
-      timer.unref();
-      void tick();
+      loop.start(intervalMs);
     },
     /** Look now (a job was just created). */
-    wake: () => void tick(),
-    tick,
+    wake: () => void loop.tick(),
+    tick: () => loop.tick(),
     watchdog,
     /** Stops claiming, aborts the requests in flight (their jobs keep their lease) and waits for them. */
-    async stop() {
-      stopped = true;
-      if (timer) clearInterval(timer);
-      shutdown.abort();
-      await Promise.allSettled([...inFlight]);
-    },
+    stop: () => loop.stop(),
   };
 }
 

@@ -12,6 +12,7 @@ import type { Config } from '../config.js';
 import type { Sql } from '../db/client.js';
 import { loggableError } from '../errors.js';
 import type { Metrics } from '../http/metrics.js';
+import { claimLoop } from '../jobs/claim-loop.js';
 import type { Logger } from '../logger.js';
 import { assertConnectable, BlockedAddressError, publicOnlyLookup } from './address-policy.js';
 import { type AttemptOutcome, type ClaimedDelivery, createOutbox } from './outbox.js';
@@ -119,13 +120,21 @@ export function createWebhookWorker({ config, sql, logger, metrics }: WebhookWor
   const webhook = opts.secret ? new Webhook(opts.secret) : undefined;
   // Longer than one attempt can take, so a lease never ends while its attempt still runs.
   const leaseMs = opts.timeoutMs * 2 + 5_000;
-  const inFlight = new Set<Promise<void>>();
-  const shutdown = new AbortController();
-  let timer: NodeJS.Timeout | undefined;
-  let running = false;
-  let again = false;
-  let stopped = false;
   let lastPrune = 0;
+  // Stopping aborts the attempts in flight (loop.signal); their rows keep their lease.
+  const loop = claimLoop({
+    logger,
+    failure: 'webhook worker tick failed',
+    async round(launch) {
+      if (opts.retentionMs > 0 && Date.now() - lastPrune > 60_000) {
+        lastPrune = Date.now();
+        const pruned = await outbox.prune(opts.retentionMs);
+        if (pruned > 0) logger.info('pruned delivered webhooks', { count: pruned });
+      }
+      const rows = await outbox.claim(opts.concurrency - loop.inFlight, leaseMs);
+      for (const row of rows) launch(() => deliver(row), (err) => logger.error('webhook delivery error', { webhook_id: row.id, error: loggableError(err) }));
+    },
+  });
 
   async function deliver(row: ClaimedDelivery): Promise<void> {
     if (!webhook) return;
@@ -135,9 +144,9 @@ export function createWebhookWorker({ config, sql, logger, metrics }: WebhookWor
       'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
       'webhook-signature': webhook.sign(row.id, now, row.payload),
     };
-    const r = await postWebhook(row.url, row.payload, headers, { timeoutMs: opts.timeoutMs, allowPrivate: opts.allowPrivate, signal: shutdown.signal });
+    const r = await postWebhook(row.url, row.payload, headers, { timeoutMs: opts.timeoutMs, allowPrivate: opts.allowPrivate, signal: loop.signal });
     // Stopping: the attempt is not recorded; the lease ends and another process (or the next start) sends it again.
-    if (stopped && r.error === 'aborted') return;
+    if (loop.stopped && r.error === 'aborted') return;
     const ok = r.statusCode !== null && r.statusCode >= 200 && r.statusCode < 300;
     const attempt = row.attempts + 1;
     const outcome: AttemptOutcome = {
@@ -158,56 +167,14 @@ export function createWebhookWorker({ config, sql, logger, metrics }: WebhookWor
     } else logger.debug('webhook attempt failed', { ...fields, retry_in_ms: outcome.retryInMs });
   }
 
-  async function tick(): Promise<void> {
-    if (stopped || !webhook) return;
-    if (running) {
-      again = true;
-      return;
-    }
-    running = true;
-    try {
-      do {
-        again = false;
-        if (opts.retentionMs > 0 && Date.now() - lastPrune > 60_000) {
-          lastPrune = Date.now();
-          const pruned = await outbox.prune(opts.retentionMs);
-          if (pruned > 0) logger.info('pruned delivered webhooks', { count: pruned });
-        }
-        const rows = await outbox.claim(opts.concurrency - inFlight.size, leaseMs);
-        for (const row of rows) {
-          const p = deliver(row)
-            .catch((err) => logger.error('webhook delivery error', { webhook_id: row.id, error: loggableError(err) }))
-            .finally(() => {
-              inFlight.delete(p);
-              void tick();
-            });
-          inFlight.add(p);
-        }
-      } while (again && !stopped);
-    } catch (err) {
-      logger.error('webhook worker tick failed', { error: loggableError(err) });
-    } finally {
-      running = false;
-    }
-  }
-
   return {
     /** Polls every `WEBHOOK_POLL_INTERVAL_MS`; does nothing without `CONSUMER_WEBHOOK_SECRET`. */
     start() {
-      if (!webhook) return;
-      stopped = false;
-      timer = setInterval(() => void tick(), opts.pollIntervalMs);
-      timer.unref();
-      void tick();
+      if (webhook) loop.start(opts.pollIntervalMs);
     },
-    tick,
+    tick: () => (webhook ? loop.tick() : Promise.resolve()),
     /** Stops claiming, aborts the attempts in flight (their rows keep their lease) and waits for them. */
-    async stop() {
-      stopped = true;
-      if (timer) clearInterval(timer);
-      shutdown.abort();
-      await Promise.allSettled([...inFlight]);
-    },
+    stop: () => loop.stop(),
   };
 }
 
