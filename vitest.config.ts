@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
@@ -20,6 +21,10 @@ export default defineConfig({
     // or an uncovered response (test/contract/coverage.ts).
     // The JSON report gives scripts/test.sh the totals for its closing line.
     reporters: ['default', './test/contract/coverage.ts', ['json', { outputFile: '.tmp/vitest-results.json' }]],
+    // Vitest's default is one worker fewer than the cores: a single worker on a 2-core machine. Most
+    // test files wait on child processes, sockets and timers rather than compute, so one worker per
+    // core (at least two) keeps both cores busy and halves the suite's time there.
+    maxWorkers: Math.max(2, availableParallelism()),
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // Type tests (`*.test-d.ts`, expectTypeOf / @ts-expect-error) are checked by tsc, not run.
