@@ -36,8 +36,9 @@ export interface ScannedResult {
   readonly wordSegments: number[] | null;
   /**
    * Whether the result's bytes can be stored exactly as sent: valid UTF-8 without a `\u0000` or a
-   * `\uD800`-`\uDFFF` escape, which PostgreSQL refuses (server/jobs/text.ts). Otherwise every piece is
-   * parsed, made storable and serialised again.
+   * `\uD800`-`\uDFFF` escape, which PostgreSQL refuses (server/jobs/text.ts), and without a number
+   * JavaScript would not hold as written. Otherwise every piece is parsed, made storable and
+   * serialised again, which stores what the ordinary path stores.
    */
   readonly clean: boolean;
 }
@@ -57,6 +58,8 @@ const CLOSE_BRACKET = 0x5d;
 const COMMA = 0x2c;
 const COLON = 0x3a;
 const LOWER_U = 0x75;
+const LOWER_E = 0x65;
+const UPPER_E = 0x45;
 const PROTO = Buffer.from('__proto__');
 
 const limits = spec.components.schemas.MlResult.properties;
@@ -117,6 +120,32 @@ function scanner(body: Buffer) {
     }
   };
 
+  /**
+   * Just past the number that starts at `i`. The ordinary path stores a number as JavaScript holds
+   * it; PostgreSQL stores the digits as sent. The two agree for the numbers serialisers write (the
+   * shortest form of a double); they differ, or PostgreSQL refuses, for an exponent of three digits
+   * or more, an integer beyond 2^53 (over 15 digits) or more digits than a double keeps (over 17).
+   * A body with such a number is stored piece by piece through JSON.parse, as the ordinary path does.
+   */
+  const numberEnd = (i: number): number => {
+    let at = i;
+    let digits = 0;
+    let fraction = false;
+    let exponent = -1;
+    for (; at < n; at += 1) {
+      const b = body[at]!;
+      if (b >= 0x30 && b <= 0x39) {
+        // Significant digits of the mantissa: leading zeros do not count.
+        if (exponent === -1 && (digits > 0 || b !== 0x30)) digits += 1;
+      } else if (b === LOWER_E || b === UPPER_E) exponent = at + 1;
+      else if (b === 0x2e) fraction = true;
+      else if (b !== 0x2d && b !== 0x2b) break;
+    }
+    const exponentDigits = exponent === -1 ? 0 : at - exponent - (body[exponent] === 0x2d || body[exponent] === 0x2b ? 1 : 0);
+    if (exponentDigits > 2 || digits > 17 || (digits > 15 && !fraction && exponent === -1)) escapesClean = false;
+    return at;
+  };
+
   /** Just past the value that starts at `i`, whose container (if it is one) sits at `depth`. */
   const valueEnd = (i: number, depth: number): number => {
     const c = body[i];
@@ -126,6 +155,7 @@ function scanner(body: Buffer) {
       for (let at = i; at < n; at += 1) {
         const b = body[at]!;
         if (b === QUOTE) at = stringEnd(at) - 1;
+        else if ((b >= 0x30 && b <= 0x39) || b === 0x2d) at = numberEnd(at) - 1;
         else if (b === OPEN_BRACE || b === OPEN_BRACKET) {
           open += 1;
           if (depth + open - 1 > MAX_JSON_DEPTH) throw notPlain;
@@ -137,6 +167,7 @@ function scanner(body: Buffer) {
       throw notPlain;
     }
     // A number, true, false or null: up to the next delimiter. JSON.parse of the piece checks it.
+    if ((c! >= 0x30 && c! <= 0x39) || c === 0x2d) numberEnd(i);
     let at = i;
     while (at < n) {
       const b = body[at]!;

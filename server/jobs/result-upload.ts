@@ -150,5 +150,8 @@ export async function copyUpload(tx: Pick<Sql, 'unsafe'>, id: string, upload: Re
   await row.raw('\n');
   await row.flush();
   out.end();
-  await finished(out);
+  // The stream finishes when PostgreSQL acknowledges the COPY. Had it refused the data after the last
+  // write, the client would never finish the stream; a statement sent after it then fails instead (the
+  // transaction is aborted), which ends the wait either way.
+  await Promise.race([finished(out), tx.unsafe('select 1').then(() => finished(out))]);
 }

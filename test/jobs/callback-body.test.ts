@@ -141,9 +141,12 @@ describe('reading a callback body piece by piece', () => {
     expect(scan(`{"job_id":"${JOB}","status":"completed","x":${deep(64)}}`)).toBeUndefined();
   });
 
-  it('marks results PostgreSQL cannot store as sent: NUL and surrogate escapes, bytes that are not UTF-8', () => {
+  it('marks results that cannot be stored as sent: NUL and surrogate escapes, bytes that are not UTF-8, numbers past a double', () => {
     const base = (text: string) => `{"job_id":"${JOB}","status":"completed","result":{"segments":[{"text":"${text}"}]}}`;
     expect(scan(base('caf\\u00e9 \\uAC00'))!.result!.clean).toBe(true);
+    const withNumber = (n: string) => `{"job_id":"${JOB}","status":"completed","result":{"segments":[{"text":"a","x":${n}}],"y":${n}}}`;
+    for (const n of ['0', '-0.5', '12345', '1e-05', '6.02E23', '1.5e+99', '0.30000000000000004', '9007199254740991'.slice(0, 15)]) expect(scan(withNumber(n))!.result!.clean).toBe(true);
+    for (const n of ['1e400', '1e-400', '1E+100', '2e0005', '1'.repeat(40), '12345678901234567890', '0.123456789012345678']) expect(scan(withNumber(n))!.result!.clean).toBe(false);
     expect(scan(base('a\\u0000b'))!.result!.clean).toBe(false);
     expect(scan(base('\\ud83d\\ude00'))!.result!.clean).toBe(false);
     expect(scan(base('\\uDC00'))!.result!.clean).toBe(false);

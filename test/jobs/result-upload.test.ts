@@ -77,6 +77,11 @@ describe('storing a result written piece by piece', () => {
     });
   });
 
+  it('stores numbers JavaScript cannot hold (as null, or rounded) as the whole-tree path does, never failing', async () => {
+    const huge = `{"segments":[{"text":"a","big":1e400000,"tiny":-1e-400000,"long":${'9'.repeat(60)},"id64":12345678901234567890}],"extra":1e999,"language":"en"}`;
+    await bothPaths((id) => `{"job_id":"${id}","status":"completed","progress":100,"result":${huge}}`);
+  });
+
   it('stores empty and partial results as the whole-tree path does', async () => {
     for (const result of [{}, { segments: null, word_segments: null }, { segments: [] }, { text: '  spaced  ', segments: [{}] }, { word_segments: [{ score: 0.5 }] }]) {
       await bothPaths((id) => JSON.stringify(completion(id, result)));
