@@ -192,7 +192,7 @@ export function createHotPaths(ctx: RouteContext): HotPaths {
   }
 
   /**
-   * Applies a callback whose headers already passed, answering as the Hono route would: `authorize`
+   * Applies a callback whose headers already passed, answering as the Hono route would: `auth`
    * (after the body is read) says who sent it, or `undefined` to hand the request to Hono. A result
    * object stays in the body, located but never built as one tree (server/jobs/callback-body.ts): a
    * 60-minute result is megabytes.
