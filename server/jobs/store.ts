@@ -19,10 +19,11 @@ import type { JobRow } from '../../drizzle/schema.js';
 import type { Database, Sql } from '../db/client.js';
 import type { JobStatus, MlCallback } from '../generated/v1.1/routes.js';
 import type { ScannedResult } from './callback-body.js';
-import { created, type DbTime, decide, type Decision, type JobEvent, type JobInput, type JobPatch, type JobSnapshot, TERMINAL } from './lifecycle.js';
+import { created, decide, type Decision, type JobEvent, type JobInput, type JobPatch, type JobSnapshot, TERMINAL } from './lifecycle.js';
 import { JOB_CHANNEL, notifierFor } from './notifier.js';
 import { createJobReads } from './reads.js';
-import { copyUpload, type ResultUpload, UploadedColumn } from './result-upload.js';
+import { copyUpload, UploadedColumn } from './result-upload.js';
+import { COLUMNS, outboxFor, Statement } from './statement.js';
 import { storableJson } from './text.js';
 
 export { JOB_CHANNEL };
@@ -60,47 +61,6 @@ const SNAPSHOT = `id, status, progress, message, failed_by as "failedBy", dispat
 /** The outcome of one input: the decision, and the job as it was before it. */
 export type Transition = { job: LockedJob; decision: Decision } | { job: undefined; decision: undefined };
 const NONE: Transition = { job: undefined, decision: undefined };
-
-const COLUMNS: Record<keyof JobPatch, [column: string, cast: string]> = {
-  status: ['status', 'text'],
-  progress: ['progress', 'int'],
-  message: ['message', 'text'],
-  errorCode: ['error_code', 'text'],
-  errorMessage: ['error_message', 'text'],
-  failedBy: ['failed_by', 'text'],
-  dispatchAttempts: ['dispatch_attempts', 'int'],
-  dispatchedAt: ['dispatched_at', 'time'],
-  nextDispatchAt: ['next_dispatch_at', 'time'],
-  lastHeardAt: ['last_heard_at', 'time'],
-  completedAt: ['completed_at', 'time'],
-  result: ['result', 'json'],
-  rawResult: ['raw_result', 'json'],
-};
-
-/** Builds one statement's text and parameters; `$n` placeholders are numbered as values are added. */
-class Statement {
-  readonly params: unknown[] = [];
-  /** A result the statement takes from its `result_uploads` row (server/jobs/result-upload.ts), written first. */
-  upload: { id: string; values: ResultUpload } | undefined;
-  value(v: unknown, cast: string): string {
-    this.params.push(v);
-    return `$${this.params.length}::${cast}`;
-  }
-  time(t: DbTime): string {
-    return t.plusMs === 0 ? 'now()' : `now() + ${this.value(t.plusMs, 'int')} * interval '1 millisecond'`;
-  }
-  /** A patch value as SQL: times are the database's `now()`, JSON goes in as text (already serialised once). */
-  set(cast: string, v: unknown): string {
-    if (v === null) return 'null';
-    if (cast === 'time') return this.time(v as DbTime);
-    if (v instanceof UploadedColumn) {
-      this.upload ??= { id: crypto.randomUUID(), values: v.upload };
-      return `(select ${v.column} from upload)`;
-    }
-    if (cast === 'json') return `${this.value(JSON.stringify(v), 'text')}::jsonb`;
-    return this.value(v, cast);
-  }
-}
 
 type Writable = Extract<Decision, { outcome: 'apply' }> | (Extract<Decision, { outcome: 'ignore' }> & { event: JobEvent });
 /** Whether a decision writes anything: a change, or an ignored input's event. */
@@ -150,23 +110,6 @@ function statementFor(id: string, d: Writable, opts: { guard?: Known | undefined
   const fresh = opts.webhookId !== undefined ? '(select count(*) from fresh)::int as fresh' : '1 as fresh';
   const text = `with ${ctes.join(',\n')}\nselect ${fresh}, c.* from (values (1)) as one(x) left join changed c on true`;
   return Object.assign(s, { text });
-}
-
-const ISO = (col: string) => `to_char(${col} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
-
-/**
- * The consumer webhook of a terminal transition (docs/webhooks.md): an outbox row, in the statement
- * that stores the transition, for a job that has a `webhook_url`. `jobs j` is the row as it was
- * before the statement (its url and creation time do not change); `changed` is the row after it.
- */
-function outboxFor(s: Statement, patch: JobPatch): string {
-  const failed = patch.status === 'failed';
-  const data = `jsonb_build_object('job_id', c.id, 'status', c.status, 'progress', c.progress, 'message', c.message,
-    'error_code', ${s.value(failed ? patch.errorCode ?? null : null, 'text')}, 'error_message', ${s.value(failed ? patch.errorMessage ?? null : null, 'text')},
-    'status_url', '/api/upload-video/status/' || c.id, 'created_at', ${ISO('j.created_at')}, 'finished_at', ${ISO('now()')})`;
-  return `outbox as (insert into webhook_outbox (job_id, url, event_type, payload)
-    select c.id, j.webhook_url, 'job.' || c.status, jsonb_build_object('type', 'job.' || c.status, 'timestamp', ${ISO('now()')}, 'data', ${data})
-    from changed c join jobs j on j.id = c.id where j.webhook_url is not null)`;
 }
 
 /** What a stored statement said: whether the webhook-id was new, and the job after it (absent: the guard failed). */
