@@ -186,11 +186,12 @@ describe('createCallbackClient', () => {
     let n = 0;
     app.post('/api/upload-video/result', async (c) => {
       n++;
-      if (n === 1) await new Promise((r) => setTimeout(r, 500));
+      if (n === 1) await new Promise((r) => setTimeout(r, 5000));
       return c.json({ status: 'received' });
     });
     served = await listen(app);
-    const callbacks = createCallbackClient({ baseUrl: served.url, attemptTimeoutMs: 100, baseDelayMs: 5 });
+    // A second long enough for the answered attempt on a busy machine; the first is abandoned after it.
+    const callbacks = createCallbackClient({ baseUrl: served.url, attemptTimeoutMs: 1000, baseDelayMs: 5 });
     await expect(callbacks.progress(JOB, 3)).resolves.toEqual({ status: 'received' });
     expect(n).toBe(2);
   });
