@@ -94,6 +94,8 @@ export async function progressCallbacks(ctx: MeasureContext, target: Target): Pr
   return { ...r, eventsWritten: (await count()) - before };
 }
 
+type Memory = { rssBeforeKiB: number; rssAfterKiB: number; peakKiB: number; growthKiB: number };
+
 export interface CompletionResult {
   runs: number;
   bodyBytes: number;
@@ -101,7 +103,10 @@ export interface CompletionResult {
   medianMs: number;
   maxMs: number;
   failures: string[];
-  memory: { rssBeforeKiB: number; rssAfterKiB: number; peakKiB: number; growthKiB: number };
+  /** Over the measured posts, after the warm-up post. */
+  memory: Memory;
+  /** The warm-up post alone, the process's first large body (with `--warmup 0`: none, and `memory` is cold). */
+  cold?: Memory | undefined;
 }
 
 const median = (xs: number[]) => {
@@ -110,10 +115,10 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 };
 
-/** N sequential 60-minute completion callbacks, each to a fresh job, with the server's memory sampled meanwhile. */
-export async function completionCallbacks(ctx: MeasureContext, target: Target): Promise<CompletionResult> {
+/** Completion posts of `count` fresh jobs, one after another, with the server's memory sampled meanwhile. */
+async function postCompletions(ctx: MeasureContext, target: Target, count: number): Promise<{ bodyBytes: number; timesMs: number[]; failures: string[]; memory: Memory }> {
   const bodies: { id: string; body: string }[] = [];
-  for (let i = 0; i < ctx.opts.completions; i++) {
+  for (let i = 0; i < count; i++) {
     const id = await ctx.db.newJob();
     bodies.push({ id, body: completionBody(id, ctx.result) });
   }
@@ -141,13 +146,31 @@ export async function completionCallbacks(ctx: MeasureContext, target: Target): 
   // VmHWM is the peak since the process started: it says more than the samples only if it rose here.
   const peakKiB = after.hwmKiB > before.hwmKiB ? after.hwmKiB : Math.max(sampledPeak, after.rssKiB);
   return {
-    runs: timesMs.length,
     bodyBytes: Buffer.byteLength(bodies[0]?.body ?? ''),
     timesMs,
-    medianMs: median(timesMs),
-    maxMs: Math.max(...timesMs),
     failures,
     memory: { rssBeforeKiB: before.rssKiB, rssAfterKiB: after.rssKiB, peakKiB, growthKiB: peakKiB - before.rssKiB },
+  };
+}
+
+/**
+ * N sequential 60-minute completion callbacks, each to a fresh job. Like every other figure they
+ * follow a warm-up (unless `--warmup 0`): one completion post, not timed, whose memory growth is
+ * kept apart as the cold figure. It holds what a process sets up on its first large body and keeps
+ * (the backend's pooled body buffer, code compiled on first use; the peer's allocator arenas).
+ */
+export async function completionCallbacks(ctx: MeasureContext, target: Target): Promise<CompletionResult> {
+  const warm = ctx.opts.warmup > 0 ? await postCompletions(ctx, target, 1) : undefined;
+  const measured = await postCompletions(ctx, target, ctx.opts.completions);
+  return {
+    runs: measured.timesMs.length,
+    bodyBytes: measured.bodyBytes,
+    timesMs: measured.timesMs,
+    medianMs: median(measured.timesMs),
+    maxMs: Math.max(...measured.timesMs),
+    failures: [...(warm?.failures.map((f) => `warm-up ${f}`) ?? []), ...measured.failures],
+    memory: measured.memory,
+    cold: warm?.memory,
   };
 }
 

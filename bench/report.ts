@@ -57,11 +57,15 @@ function row(label: string, who: string, r: WrkResult | undefined, note = ''): s
 
 const ratio = (a: number | undefined, b: number | undefined) => (a !== undefined && b !== undefined && b > 0 ? `${num(a / b, 2)}x` : 'n/a');
 
+/** Memory growth over the payload. */
+const times = (m: { growthKiB: number }, c: CompletionResult) => `${num((m.growthKiB * 1024) / c.bodyBytes, 1)}x`;
+
 function completionLine(who: string, c: CompletionResult | undefined, note: string): string {
   if (!c) return `  ${who.padEnd(10)}${note}`;
   const m = c.memory;
   const fail = c.failures.length ? `  ERRORS: ${c.failures.length} of ${c.runs} not "received" (first: ${c.failures[0]})` : '';
-  return `  ${who.padEnd(10)}median ${num(c.medianMs)} ms, max ${num(c.maxMs)} ms; RSS ${mb(m.rssBeforeKiB)} before, peak ${mb(m.peakKiB)}, ${mb(m.rssAfterKiB)} after (growth ${mb(m.growthKiB)} = ${num((m.growthKiB * 1024) / c.bodyBytes, 1)}x the payload)${fail}`;
+  const cold = c.cold ? `; cold, the warm-up post: growth ${mb(c.cold.growthKiB)} = ${times(c.cold, c)} the payload` : '';
+  return `  ${who.padEnd(10)}median ${num(c.medianMs)} ms, max ${num(c.maxMs)} ms; RSS ${mb(m.rssBeforeKiB)} before, peak ${mb(m.peakKiB)}, ${mb(m.rssAfterKiB)} after (growth ${mb(m.growthKiB)} = ${times(m, c)} the payload)${cold}${fail}`;
 }
 
 export function printReport(r: BenchResults): void {
@@ -86,7 +90,8 @@ export function printReport(r: BenchResults): void {
   console.log(row('', 'peer (FastAPI)', undefined, '(none: the peer has no upload flow; for the capacity model only)'));
   const c = b.completion;
   console.log('');
-  console.log(`60-minute completion callback (${c ? num(c.bodyBytes / 1024 / 1024, 2) : '?'} MB, ${String(c?.runs ?? r.options.completions)} sequential signed posts, each to a fresh job; time until the 200)`);
+  console.log(`60-minute completion callback (${c ? num(c.bodyBytes / 1024 / 1024, 2) : '?'} MB, ${String(c?.runs ?? r.options.completions)} sequential signed posts, each to a fresh job, after ${
+    Number(r.options.warmup) > 0 ? 'one warm-up post' : 'no warm-up'}; time until the 200, memory growth as peak RSS over RSS before)`);
   console.log(completionLine('backend', c, '(not run)'));
   console.log(completionLine('peer', p?.completion, peerNote || '(not run)'));
   if (b.completedStatus) {
@@ -106,8 +111,8 @@ export function printReport(r: BenchResults): void {
   console.log(`  status 200   backend/peer ${ratio(b.status200?.rps, p?.status200?.rps)}   backend/PK-floor ${ratio(b.status200?.rps, f.pkRead?.rps)}`);
   console.log(`  status 304   backend/static-floor ${ratio(b.status304?.rps, f.static?.rps)}   (peer: none)`);
   console.log(`  progress cb  backend/peer ${ratio(b.progress?.rps, p?.progress?.rps)}   backend/write-floor ${ratio(b.progress?.rps, f.write?.rps)}   backend/notifying-floor ${ratio(b.progress?.rps, f.writeNotify?.rps)}   peer/notifying-floor ${ratio(p?.progress?.rps, f.writeNotify?.rps)}`);
-  console.log(`  completion   backend/peer time ${ratio(c?.medianMs, p?.completion?.medianMs)} (median), ${ratio(c?.maxMs, p?.completion?.maxMs)} (max)   backend memory growth/payload ${
-    c ? `${num((c.memory.growthKiB * 1024) / c.bodyBytes, 1)}x` : 'n/a'}   peer ${p?.completion ? `${num((p.completion.memory.growthKiB * 1024) / p.completion.bodyBytes, 1)}x` : 'n/a'}`);
+  const growth = (x: CompletionResult | undefined) => (x ? `${times(x.memory, x)}${x.cold ? ` (cold ${times(x.cold, x)})` : ''}` : 'n/a');
+  console.log(`  completion   backend/peer time ${ratio(c?.medianMs, p?.completion?.medianMs)} (median), ${ratio(c?.maxMs, p?.completion?.maxMs)} (max)   memory growth/payload: backend ${growth(c)}   peer ${growth(p?.completion)}`);
   const cpuRatio = (a: WrkResult | undefined, b: WrkResult | undefined) => ratio(a?.cpuMsPerRequest?.target, b?.cpuMsPerRequest?.target);
   console.log(`  CPU/request  backend/peer: status 200 ${cpuRatio(b.status200, p?.status200)}   progress cb ${cpuRatio(b.progress, p?.progress)};   backend/floor: status 200 ${
     cpuRatio(b.status200, f.pkRead)}   status 304 ${cpuRatio(b.status304, f.static)}   progress cb ${cpuRatio(b.progress, f.write)}   (the target's own CPU; above 1 means the backend spends more)`);

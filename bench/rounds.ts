@@ -89,13 +89,15 @@ const medianOf = (xs: number[]) => {
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 };
 
-/** All rounds' completion posts together; the memory of the round that grew most. */
+/** All rounds' completion posts together; the memory (and the cold memory) of the round that grew most. */
 function mergeCompletions(runs: Array<CompletionResult | undefined>): CompletionResult | undefined {
   const done = runs.filter((r): r is CompletionResult => r !== undefined);
   if (done.length === 0) return undefined;
   const timesMs = done.flatMap((r) => r.timesMs);
   const memory = done.reduce((a, b) => (b.memory.growthKiB > a.memory.growthKiB ? b : a)).memory;
-  return { runs: timesMs.length, bodyBytes: done[0]!.bodyBytes, timesMs, medianMs: medianOf(timesMs), maxMs: Math.max(...timesMs), failures: done.flatMap((r) => r.failures), memory };
+  const colds = done.map((r) => r.cold).filter((m) => m !== undefined);
+  const cold = colds.length ? colds.reduce((a, b) => (b.growthKiB > a.growthKiB ? b : a)) : undefined;
+  return { runs: timesMs.length, bodyBytes: done[0]!.bodyBytes, timesMs, medianMs: medianOf(timesMs), maxMs: Math.max(...timesMs), failures: done.flatMap((r) => r.failures), memory, cold };
 }
 
 function mergeTarget(all: Array<TargetResults | undefined>): TargetResults {
