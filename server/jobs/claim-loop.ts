@@ -21,6 +21,8 @@ export interface ClaimLoop {
   readonly signal: AbortSignal;
   /** Pieces of work running. */
   readonly inFlight: number;
+  /** Settles once no tick runs and no work is in flight (the ticks that ending work starts included). */
+  settled(): Promise<void>;
 }
 
 /**
@@ -89,6 +91,13 @@ export function claimLoop(opts: {
     signal: shutdown.signal,
     get inFlight() {
       return inFlight.size;
+    },
+    async settled() {
+      // Work that ends starts a tick before its promise settles, so `running` is already true then.
+      while (running || inFlight.size > 0) {
+        await Promise.allSettled([...inFlight]);
+        if (running) await new Promise((resolve) => setTimeout(resolve, 5));
+      }
     },
   };
 }

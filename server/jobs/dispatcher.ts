@@ -119,6 +119,8 @@ export function createDispatcher(deps: DispatcherDeps) {
     /** Look now (a job was just created). */
     wake: () => void loop.tick(),
     tick: () => loop.tick(),
+    /** Settles once nothing is being claimed or sent, including the rounds that finished sends start. */
+    settled: () => loop.settled(),
     watchdog,
     /** Stops claiming, aborts the requests in flight (their jobs keep their lease) and waits for them. */
     stop: () => loop.stop(),

@@ -123,6 +123,8 @@ describe('dispatch to the ML server', () => {
       const id = await newJob(t);
       await t.dispatcher.tick();
       await vi.waitFor(async () => expect((await row(t, id)).status).toBe('processing'), { timeout: 10_000 });
+      // The round the finished send starts runs a watchdog too: it must be over before the clock moves.
+      await t.dispatcher.settled();
       await t.database.db.update(jobs).set({ lastHeardAt: sql`now() - interval '2 minutes'` }).where(eq(jobs.id, id));
       const counts = await Promise.all([t.dispatcher.watchdog(), t.dispatcher.watchdog()]);
       expect(counts.reduce((a, b) => a + b, 0)).toBe(1);
@@ -138,6 +140,7 @@ describe('dispatch to the ML server', () => {
       const id = await newJob(t);
       await t.dispatcher.tick();
       await vi.waitFor(async () => expect((await row(t, id)).status).toBe('processing'), { timeout: 10_000 });
+      await t.dispatcher.settled();
       await t.database.db.update(jobs).set({ dispatchedAt: sql`now() - interval '2 minutes'`, lastHeardAt: sql`now()` }).where(eq(jobs.id, id));
       expect(await t.dispatcher.watchdog()).toBe(1);
       expect(await row(t, id)).toMatchObject({ status: 'failed', errorCode: 'PROCESSING_TIMEOUT', errorMessage: 'Processing took longer than 60 seconds.' });
