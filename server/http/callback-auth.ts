@@ -18,8 +18,10 @@ export function webhookVerifier(secret: string): Webhook {
   return secret.startsWith('whsec_') ? new Webhook(secret) : new Webhook(secret, { format: 'raw' });
 }
 
-export function hmacSignature(secret: string, body: string): string {
-  return `sha256=${createHmac('sha256', secret).update(body, 'utf8').digest('hex')}`;
+/** The `X-Signature-256` of a body: over text, its UTF-8; over bytes, the bytes as they are. */
+export function hmacSignature(secret: string, body: string | Buffer): string {
+  const hmac = createHmac('sha256', secret);
+  return `sha256=${(typeof body === 'string' ? hmac.update(body, 'utf8') : hmac.update(body)).digest('hex')}`;
 }
 
 /** How far a `webhook-timestamp` may be from now, either way (the Standard Webhooks tolerance). */

@@ -1,9 +1,10 @@
 /**
  * The hottest requests, answered straight from the `node:http` request listener in front of Hono's
  * (server/serve.ts): the status poll (`GET /api/upload-video/status/{job_id}`, with or without
- * `If-None-Match`) and the ML callbacks that are Standard Webhooks-signed (`POST
- * /api/upload-video/result`, `POST /api/v1/ml/ml-results`) or sent to a per-job token URL (`POST
- * /api/ml-callback/{token}/...`, either path). They skip Hono's routing, its Request/Response
+ * `If-None-Match`) and the ML callbacks, on the shared paths (`POST /api/upload-video/result`,
+ * `POST /api/v1/ml/ml-results`; Standard Webhooks-signed, `X-Signature-256`-signed, or unsigned
+ * where that is allowed) or sent to a per-job token URL (`POST /api/ml-callback/{token}/...`,
+ * either path). They skip Hono's routing, its Request/Response
  * objects and its middleware chain, and answer exactly as the Hono app does: the same code decides
  * (server/domain/job-status.ts, the callback receiver of server/routes/callbacks.routes.ts), the
  * same headers go out (request id, security headers, CORS, ETag, Cache-Control), the same
@@ -13,8 +14,8 @@
  * (docs/results.md, "Large results").
  *
  * Everything else falls through to Hono, untouched: other methods and paths, query strings and
- * escapes, header values the route validators would refuse, other callback authentications
- * (`X-Signature-256`, unsigned), an unknown token, a body without a `Content-Length` or over the
+ * escapes, header values the route validators would refuse, a callback with both kinds of
+ * signature or refused by its headers alone, an unknown token, a body without a `Content-Length` or over the
  * limit, and every request that fails before anything was changed (a bad signature, JSON that does
  * not parse or validate, a status read that throws). A callback whose body was already read is
  * handed over with it (`rawBody`, which @hono/node-server reads instead of the stream).
@@ -30,11 +31,12 @@ import { jobStatusAnswers } from '../domain/job-status.js';
 import * as v11 from '../generated/v1.1/routes.js';
 import { scanCallback } from '../jobs/callback-body.js';
 import { callbackReceiver } from '../routes/callbacks.routes.js';
-import { authEnabled, resolveOwner } from './auth.js';
+import { authEnabled, resolveOwner, safeEqual } from './auth.js';
 import { bodyBuffers } from './body-buffers.js';
-import { standardWebhookCheck } from './callback-auth.js';
+import { hmacSignature, standardWebhookCheck } from './callback-auth.js';
 import { callbackOutcome } from './metrics-http.js';
 import { signedHeadersProblem } from './preauth.js';
+import { hmacDeliveryId } from './replay-guard.js';
 
 export type NodeListener = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -250,21 +252,37 @@ export function createHotPaths(ctx: RouteContext): HotPaths {
     return length;
   }
 
-  /** A Standard Webhooks-signed callback on either shared path. */
-  function signedCallback(req: IncomingMessage, res: ServerResponse, next: NodeListener, route: string) {
+  /**
+   * A callback on either shared path, authenticated as the route's middleware does it
+   * (server/http/callback-auth.ts): a Standard Webhooks signature, else an `X-Signature-256`, else
+   * none when unsigned callbacks are allowed. The headers must already pass the checks made before
+   * the body (server/http/preauth.ts); a request carrying both signatures is left to Hono.
+   */
+  function sharedCallback(req: IncomingMessage, res: ServerResponse, next: NodeListener, route: string) {
     const h = req.headers;
     const length = plainBody(h);
+    // Node joins repeated headers of these names, as Hono's Headers do.
+    const signature = h['webhook-signature'] as string | undefined;
+    const hmac = h['x-signature-256'] as string | undefined;
     if (
       length === undefined ||
-      h['webhook-signature'] === undefined ||
-      h['x-signature-256'] !== undefined ||
+      (signature !== undefined && hmac !== undefined) ||
       signedHeadersProblem(webhooks, (name) => h[name] as string | undefined) !== null ||
       !callbackHeaders.safeParse(h).success
     ) {
       return next(req, res);
     }
-    const webhookId = h['webhook-id'] as string;
-    const auth = (raw: Buffer) => (verify!(raw, webhookId, h['webhook-timestamp'] as string, h['webhook-signature'] as string) ? { via: 'signature' as const, webhookId } : undefined);
+    let auth: CallbackAuthOf;
+    if (signature !== undefined) {
+      const webhookId = h['webhook-id'] as string;
+      auth = (raw) => (verify!(raw, webhookId, h['webhook-timestamp'] as string, signature) ? { via: 'signature' as const, webhookId } : undefined);
+    } else if (hmac !== undefined) {
+      const given = hmac.trim().toLowerCase();
+      const webhookId = hmacDeliveryId(hmac);
+      auth = (raw) => (safeEqual(given, hmacSignature(webhooks.secret!, raw)) ? { via: 'hmac' as const, webhookId } : undefined);
+    } else {
+      auth = () => ({ via: 'unsigned' as const });
+    }
     void callback(req, res, next, { route, length, auth });
   }
 
@@ -300,7 +318,7 @@ export function createHotPaths(ctx: RouteContext): HotPaths {
       }
       if (req.method !== 'POST') return next(req, res);
       const signedRoute = SIGNED_ROUTES.get(url);
-      if (signedRoute !== undefined && verify) return signedCallback(req, res, next, signedRoute);
+      if (signedRoute !== undefined) return sharedCallback(req, res, next, signedRoute);
       if (url.startsWith(TOKEN_PREFIX)) {
         const slash = url.indexOf('/', TOKEN_PREFIX.length);
         const route = slash === -1 ? undefined : TOKEN_ROUTES.get(url.slice(slash));
