@@ -54,7 +54,9 @@ export function standardWebhookCheck(secret: string): (body: string | Buffer, id
 export function signedCallbacks({ secret, allowUnsigned }: Config['webhooks']): MiddlewareHandler<AppEnv> {
   const verify = secret ? standardWebhookCheck(secret) : undefined;
   return async (c, next) => {
-    const raw = await c.req.text();
+    // Signatures are over the bytes as sent, not over their decoding as text (which would drop a
+    // byte-order mark and replace bytes that are not UTF-8): the lean listener checks the same bytes.
+    const raw = Buffer.from(await c.req.arrayBuffer());
     const signature = c.req.header('webhook-signature');
     const hmac = c.req.header('x-signature-256');
     if (signature !== undefined) {

@@ -7,7 +7,7 @@
  * headers must be identical once job ids and times are named alike, and so must the request
  * metrics and the access and callback log lines.
  */
-import { randomUUID } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { ServerType } from '@hono/node-server';
 import { eq, inArray, sql } from 'drizzle-orm';
@@ -48,7 +48,7 @@ interface Side {
 }
 
 /** What one battery entry sends, built per side (its own job ids, webhook ids and signatures). */
-type Probe = (s: Side) => { path: string; method?: string; headers?: Record<string, string>; body?: string };
+type Probe = (s: Side) => { path: string; method?: string; headers?: Record<string, string>; body?: string | Uint8Array<ArrayBuffer> };
 
 function signedCallback(s: Side, body: unknown, opts: { id?: string; at?: Date; tamper?: boolean; raw?: string; type?: string } = {}) {
   const payload = opts.raw ?? JSON.stringify(body);
@@ -136,6 +136,25 @@ const viaToken = (name: Name, body: (s: Side) => unknown, opts: { legacy?: boole
   body: opts.raw ?? JSON.stringify(body(s)),
 });
 const onLegacyPath = (probe: ReturnType<typeof signedCallback>) => ({ ...probe, path: '/api/v1/ml/ml-results' });
+
+/** A progress callback whose message holds a byte that is not UTF-8 (Latin-1 "é"). */
+const notUtf8 = (jobId: string, p: number) =>
+  Buffer.concat([Buffer.from(`{"job_id":"${jobId}","status":"processing","progress":${p},"message":"caf`), Buffer.from([0xe9]), Buffer.from('","result":null,"error_message":null,"error_code":null}')]);
+
+/** Bytes signed as they are, with a Standard Webhooks signature or an `X-Signature-256`. */
+const signedBytes = (how: 'webhook' | 'hmac', bytes: (s: Side) => Buffer): Probe => (s) => {
+  const bytesSent = bytes(s);
+  const body = new Uint8Array(bytesSent);
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (how === 'hmac') headers['x-signature-256'] = hmacSignature(SECRET, bytesSent);
+  else {
+    const id = `msg_${s.tag}_${randomUUID()}`;
+    const at = String(Math.floor(Date.now() / 1000));
+    const key = Buffer.from(SECRET.slice('whsec_'.length), 'base64');
+    Object.assign(headers, { 'webhook-id': id, 'webhook-timestamp': at, 'webhook-signature': `v1,${createHmac('sha256', key).update(`${id}.${at}.`).update(bytesSent).digest('base64')}` });
+  }
+  return { path: '/api/upload-video/result', method: 'POST', headers, body };
+};
 
 /** A callback signed with `X-Signature-256` (or with `signature` instead, as given). */
 const hmacSigned = (body: (s: Side) => unknown, opts: { legacy?: boolean; signature?: string } = {}): Probe => (s) => {
@@ -231,6 +250,9 @@ const BATTERY: Array<[string, Probe]> = [
     const probe = signedCallback(s, progress(s.jobs.hmac, 14));
     return { ...probe, headers: { ...probe.headers, 'x-signature-256': hmacSignature(SECRET, probe.body) } };
   }],
+  ['Standard Webhooks, bytes that are not UTF-8, signed as sent', signedBytes('webhook', (s) => notUtf8(s.jobs.hmac, 16))],
+  ['X-Signature-256, bytes that are not UTF-8, signed as sent', signedBytes('hmac', (s) => notUtf8(s.jobs.hmac, 17))],
+  ['status 200 after bytes that are not UTF-8', get('hmac')],
   ['X-Signature-256, an invalid field', hmacSigned((s) => ({ ...progress(s.jobs.hmac, 15), status: 'weird' }))],
   ['X-Signature-256 on the legacy path, completion with a result over 64 KiB', hmacSigned((s) => ({ ...progress(s.jobs.hmac, 100), status: 'completed', result: BIG_RESULT }), { legacy: true })],
   ['status 200 of the job completed with X-Signature-256', get('hmac')],
@@ -256,9 +278,9 @@ function logLines(s: Side): string[] {
 
 /** Each mode, with how many of the battery's requests the lean path answers in it (the rest go to Hono). */
 for (const [mode, env, served] of [
-  ['with API tokens and a CORS allow-list', { WEBHOOK_SECRET: SECRET, API_TOKENS: 'tok-a,tok-b', CORS_ORIGINS: 'https://app.example' }, 39],
-  ['in open mode', { WEBHOOK_SECRET: SECRET }, 43],
-  ['accepting unsigned callbacks', { WEBHOOK_SECRET: SECRET, ALLOW_UNSIGNED_CALLBACKS: 'true' }, 46],
+  ['with API tokens and a CORS allow-list', { WEBHOOK_SECRET: SECRET, API_TOKENS: 'tok-a,tok-b', CORS_ORIGINS: 'https://app.example' }, 41],
+  ['in open mode', { WEBHOOK_SECRET: SECRET }, 45],
+  ['accepting unsigned callbacks', { WEBHOOK_SECRET: SECRET, ALLOW_UNSIGNED_CALLBACKS: 'true' }, 48],
 ] as const) {
   describe(`the lean path and Hono answer alike, ${mode}`, () => {
     let lean: Side;
